@@ -1,0 +1,1 @@
+//! memtriage-analysis (work in progress).

@@ -1,0 +1,2 @@
+//! memtriage command-line front end.
+fn main() {}

@@ -1,0 +1,136 @@
+//! Evidence layer of memtriage.
+//!
+//! Every capture format (raw image, Windows crash dump, ELF core) is exposed through one
+//! trait, [`PhysicalMemory`]: read bytes at a physical address, list the physical ranges that
+//! exist, and report what the file's header says ([`DumpMetadata`]). A page that is not in the
+//! capture is an error value ([`PhysError::NotInDump`]) naming the physical address, never
+//! silent zeros; callers decide whether to zero-fill.
+//!
+//! Captures are opened read-only and memory-mapped; the format is sniffed from magic bytes,
+//! never from the file name (see [`open`]).
+
+mod memory;
+mod metadata;
+
+pub use memory::SparseMemory;
+pub use metadata::{CrashDumpHeader, DumpFormat, DumpMetadata, ElfCpuState, TriageInfo};
+
+use std::path::{Path, PathBuf};
+
+/// Size of a small x64 page.
+pub const PAGE_SIZE: u64 = 0x1000;
+
+/// A contiguous range of physical addresses that the capture holds: `[start, start + len)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+pub struct PhysRange {
+    /// First physical address of the range.
+    pub start: u64,
+    /// Length in bytes.
+    pub len: u64,
+}
+
+impl PhysRange {
+    /// One past the last physical address of the range.
+    pub fn end(&self) -> u64 {
+        self.start.saturating_add(self.len)
+    }
+    /// Whether `pa` lies in the range.
+    pub fn contains(&self, pa: u64) -> bool {
+        pa >= self.start && pa < self.end()
+    }
+}
+
+/// Why a physical read failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum PhysError {
+    /// The byte at `pa` is not in the capture (a hole between runs, a page missing from a
+    /// bitmap dump, past the end of a truncated file, ...).
+    #[error("physical address {pa:#x} is not in the capture")]
+    NotInDump {
+        /// The first physical address that could not be read.
+        pa: u64,
+    },
+}
+
+/// Physical memory as a capture holds it.
+///
+/// Implementations must be cheap to read from many threads at once (`Sync`), and every read
+/// is bounded by the caller's buffer: no allocation sized by header fields.
+pub trait PhysicalMemory: Send + Sync {
+    /// Fill `buf` with the bytes at physical address `pa`. Reads may cross page and run
+    /// boundaries. On failure the error names the first missing physical address; the bytes
+    /// of `buf` before that address have been filled, the rest are unspecified.
+    fn read_phys(&self, pa: u64, buf: &mut [u8]) -> Result<(), PhysError>;
+
+    /// The physical ranges the capture holds, sorted by start and non-overlapping.
+    fn ranges(&self) -> &[PhysRange];
+
+    /// Zero-copy access: the `len` bytes at `pa` when they are stored contiguously in the
+    /// capture (e.g. within one run), `None` otherwise. Scanners use this for speed and fall
+    /// back to [`PhysicalMemory::read_phys`].
+    fn slice(&self, pa: u64, len: usize) -> Option<&[u8]>;
+
+    /// What the file is and what its header says.
+    fn metadata(&self) -> &DumpMetadata;
+
+    /// Whether the byte at `pa` is in the capture.
+    fn contains(&self, pa: u64) -> bool {
+        let ranges = self.ranges();
+        let idx = ranges.partition_point(|r| r.end() <= pa);
+        ranges.get(idx).is_some_and(|r| r.contains(pa))
+    }
+
+    /// Total number of bytes of physical memory the capture holds.
+    fn total_bytes(&self) -> u64 {
+        self.ranges().iter().map(|r| r.len).sum()
+    }
+
+    /// Read a little-endian `u64` at `pa`.
+    fn read_u64(&self, pa: u64) -> Result<u64, PhysError> {
+        let mut b = [0u8; 8];
+        self.read_phys(pa, &mut b)?;
+        Ok(u64::from_le_bytes(b))
+    }
+}
+
+/// Why a capture could not be opened. Every variant names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// The operating system refused (missing file, no permission, a directory, ...).
+    #[error("{path}: {source}")]
+    Io {
+        /// The capture file.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is empty.
+    #[error("{path}: empty file (0 bytes), not a memory capture")]
+    Empty {
+        /// The capture file.
+        path: PathBuf,
+    },
+    /// The file's header is malformed or lies in a way that makes it unusable.
+    #[error("{path}: {reason}")]
+    Malformed {
+        /// The capture file.
+        path: PathBuf,
+        /// What is wrong, in one line.
+        reason: String,
+    },
+}
+
+/// An opened capture: the physical memory of any format behind the trait object.
+pub type Capture = Box<dyn PhysicalMemory>;
+
+/// Open a capture read-only, choosing the reader by magic bytes.
+///
+/// Raw images are the fallback for files with no known magic.
+pub fn open(path: &Path) -> Result<Capture, OpenError> {
+    let _ = path;
+    Err(OpenError::Malformed {
+        path: path.to_path_buf(),
+        reason: "readers not implemented yet".into(),
+    })
+}

@@ -1,0 +1,133 @@
+//! What a capture's header says.
+
+use serde::Serialize;
+
+/// The format of a capture, as sniffed from its magic bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DumpFormat {
+    /// A raw physical memory image: file offset = physical address.
+    Raw,
+    /// Windows 64-bit crash dump, DumpType 1 (full, run-based).
+    CrashDumpFull,
+    /// Windows 64-bit crash dump, DumpType 5 (bitmap, "SDMP"/"FDMP").
+    CrashDumpBitmap,
+    /// Windows 64-bit crash dump, DumpType 6 (live kernel bitmap).
+    CrashDumpLiveKernelBitmap,
+    /// Windows 64-bit crash dump, DumpType 8 (kernel memory, "RDMP").
+    CrashDumpKernel,
+    /// Windows 64-bit crash dump, DumpType 9 (kernel and user memory, "RDMP").
+    CrashDumpKernelUser,
+    /// Windows 64-bit crash dump, DumpType 10 (complete memory, "RDMP").
+    CrashDumpComplete,
+    /// Windows 64-bit crash dump, DumpType 4 (triage): not a memory image.
+    CrashDumpTriage,
+    /// ELF core file (QEMU `dump-guest-memory`, VirtualBox).
+    ElfCore,
+}
+
+impl DumpFormat {
+    /// A stable, human-readable name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            DumpFormat::Raw => "raw",
+            DumpFormat::CrashDumpFull => "crashdump-full",
+            DumpFormat::CrashDumpBitmap => "crashdump-bitmap",
+            DumpFormat::CrashDumpLiveKernelBitmap => "crashdump-live-kernel-bitmap",
+            DumpFormat::CrashDumpKernel => "crashdump-kernel",
+            DumpFormat::CrashDumpKernelUser => "crashdump-kernel-user",
+            DumpFormat::CrashDumpComplete => "crashdump-complete",
+            DumpFormat::CrashDumpTriage => "crashdump-triage",
+            DumpFormat::ElfCore => "elf-core",
+        }
+    }
+}
+
+/// The fields of a Windows 64-bit crash dump header (`DUMP_HEADER64`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct CrashDumpHeader {
+    /// MajorVersion (0xF for a free build, 0xC for a checked build).
+    pub major_version: u32,
+    /// MinorVersion: the Windows build number.
+    pub minor_version: u32,
+    /// DirectoryTableBase (CR3 of the process that crashed).
+    pub directory_table_base: u64,
+    /// PfnDataBase.
+    pub pfn_database: u64,
+    /// PsLoadedModuleList.
+    pub ps_loaded_module_list: u64,
+    /// PsActiveProcessHead.
+    pub ps_active_process_head: u64,
+    /// MachineImageType (0x8664 for x64).
+    pub machine_image_type: u32,
+    /// NumberProcessors.
+    pub number_processors: u32,
+    /// BugCheckCode.
+    pub bugcheck_code: u32,
+    /// BugCheckParameter1..4.
+    pub bugcheck_parameters: [u64; 4],
+    /// KdDebuggerDataBlock.
+    pub kd_debugger_data_block: u64,
+    /// DumpType (1 full, 4 triage, 5 bitmap, 6 live kernel bitmap, 8/9/10 RDMP).
+    pub dump_type: u32,
+    /// SystemTime as a Windows FILETIME (100 ns since 1601-01-01 UTC).
+    pub system_time: u64,
+    /// SystemUpTime in 100 ns units.
+    pub system_up_time: u64,
+    /// PhysicalMemoryBlock.NumberOfPages as the header states it.
+    pub number_of_pages: u64,
+    /// PhysicalMemoryBlock runs as `(base_page, page_count)`, as the header states them.
+    pub runs: Vec<(u64, u64)>,
+}
+
+/// What a triage dump (DumpType 4) holds besides its header.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct TriageInfo {
+    /// Number of loaded-driver entries in the triage part.
+    pub driver_count: u32,
+    /// Number of data blocks saved in the triage part.
+    pub data_block_count: u32,
+}
+
+/// CPU state found in an ELF core note (QEMU's "QEMU" note).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ElfCpuState {
+    /// CR0 of the first CPU.
+    pub cr0: u64,
+    /// CR3 (the DTB) of the first CPU.
+    pub cr3: u64,
+    /// CR4 of the first CPU (bit 12 = LA57, 5-level paging).
+    pub cr4: u64,
+}
+
+/// Format, size, header fields and warnings of an opened capture.
+#[derive(Debug, Clone, Serialize)]
+pub struct DumpMetadata {
+    /// The sniffed format.
+    pub format: DumpFormat,
+    /// File size in bytes.
+    pub file_size: u64,
+    /// The crash-dump header, for crash dumps.
+    pub crash_dump: Option<CrashDumpHeader>,
+    /// The triage part, for triage dumps.
+    pub triage: Option<TriageInfo>,
+    /// CPU state from an ELF core note, when present.
+    pub elf_cpu: Option<ElfCpuState>,
+    /// Problems found while opening that still left the capture usable
+    /// (a truncated file, pages the header promises but the file lacks, ...).
+    pub warnings: Vec<String>,
+}
+
+impl DumpMetadata {
+    /// Metadata with no header and no warnings.
+    pub fn new(format: DumpFormat, file_size: u64) -> Self {
+        DumpMetadata {
+            format,
+            file_size,
+            crash_dump: None,
+            triage: None,
+            elf_cpu: None,
+            warnings: Vec::new(),
+        }
+    }
+}

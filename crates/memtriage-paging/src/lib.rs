@@ -1,0 +1,1 @@
+//! memtriage-paging (work in progress).

@@ -1,0 +1,1 @@
+//! memtriage-report (work in progress).

@@ -1,0 +1,1 @@
+//! memtriage-windows (work in progress).
