@@ -1,1 +1,90 @@
-//! memtriage-analysis (work in progress).
+//! Analysis layer of memtriage: the [`Session`], the [`Plugin`] trait and its [`registry`],
+//! and the detectors that turn what the Windows layer reads into findings.
+//!
+//! A plugin takes a session (the opened capture, its kernel, its profile, and lazily computed
+//! shared results such as the process list and every process's regions) and returns a
+//! [`PluginOutput`]: a typed table plus findings. Plugins never print; the CLI (or any
+//! downstream crate) renders the output with the writers of `memtriage-report`.
+#![forbid(unsafe_code)]
+
+pub mod detect;
+pub mod plugins;
+pub mod regions;
+pub mod report;
+mod session;
+
+pub use plugins::registry;
+pub use session::{ProcessDetail, Session, SessionOptions};
+
+use memtriage_report::{Finding, Table};
+
+/// Errors that stop a plugin (or the session) as a whole.
+#[derive(Debug, thiserror::Error)]
+pub enum AnalysisError {
+    /// The capture could not be opened.
+    #[error(transparent)]
+    Open(#[from] memtriage_dump::OpenError),
+    /// Kernel discovery failed (the message says what was tried).
+    #[error("{path}: {message}")]
+    Kernel {
+        /// The capture.
+        path: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// A plugin-specific failure.
+    #[error("{0}")]
+    Plugin(String),
+}
+
+/// Options every plugin understands.
+#[derive(Debug, Clone, Default)]
+pub struct PluginOptions {
+    /// Only these process ids (empty = all).
+    pub pids: Vec<u64>,
+    /// Show WoW64 (32-bit) views where a plugin has them.
+    pub wow64: bool,
+}
+
+impl PluginOptions {
+    /// Whether the process with `pid` passes the `--pid` filter.
+    pub fn wants(&self, pid: u64) -> bool {
+        self.pids.is_empty() || self.pids.contains(&pid)
+    }
+}
+
+/// What a plugin returns.
+#[derive(Debug, Clone)]
+pub struct PluginOutput {
+    /// The rows.
+    pub table: Table,
+    /// Findings raised by the plugin's detectors.
+    pub findings: Vec<Finding>,
+    /// Problems met (partial results).
+    pub warnings: Vec<String>,
+}
+
+impl PluginOutput {
+    /// A table with no findings or warnings.
+    pub fn table(table: Table) -> Self {
+        PluginOutput {
+            table,
+            findings: Vec::new(),
+            warnings: Vec::new(),
+        }
+    }
+}
+
+/// A plugin: one subcommand of the CLI.
+pub trait Plugin: Send + Sync {
+    /// Subcommand name (`pslist`).
+    fn name(&self) -> &'static str;
+    /// One-line description for `--help`.
+    fn about(&self) -> &'static str;
+    /// Run on a session.
+    fn run(
+        &self,
+        session: &Session,
+        options: &PluginOptions,
+    ) -> Result<PluginOutput, AnalysisError>;
+}

@@ -1,2 +1,21 @@
-//! memtriage command-line front end.
-fn main() {}
+//! `memtriage`: triage Windows x64 memory captures offline.
+//!
+//! Exit codes: 0 ok; 1 findings at or above `--fail-on` (or `diff` found differences);
+//! 2 usage error or unreadable input (one line on stderr naming the file and the cause).
+#![forbid(unsafe_code)]
+
+mod args;
+mod commands;
+mod output;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    match commands::run() {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("memtriage: error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}

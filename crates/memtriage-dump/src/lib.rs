@@ -8,9 +8,24 @@
 //!
 //! Captures are opened read-only and memory-mapped; the format is sniffed from magic bytes,
 //! never from the file name (see [`open`]).
+//!
+//! | magic at offset 0      | reader                                                        |
+//! |------------------------|---------------------------------------------------------------|
+//! | `PAGEDU64`             | Windows 64-bit crash dump (DumpType 1, 4, 5, 6, 8, 9, 10)     |
+//! | `\x7fELF`              | ELF64 little-endian core (QEMU `dump-guest-memory`, VirtualBox) |
+//! | `PAGEDUMP`             | 32-bit crash dump: rejected with [`OpenError::Unsupported`]   |
+//! | anything else          | raw image: file offset = physical address                     |
 
+#![deny(unsafe_code)]
+
+mod bitmap;
+mod bytes;
+mod crashdump;
+mod elf;
+mod mapped;
 mod memory;
 mod metadata;
+mod segmented;
 
 pub use memory::SparseMemory;
 pub use metadata::{CrashDumpHeader, DumpFormat, DumpMetadata, ElfCpuState, TriageInfo};
@@ -119,18 +134,51 @@ pub enum OpenError {
         /// What is wrong, in one line.
         reason: String,
     },
+    /// The file is a capture format memtriage recognises but does not read (a 32-bit crash
+    /// dump, a 32-bit or big-endian ELF core, an unknown crash-dump type).
+    #[error("{path}: unsupported capture: {reason}")]
+    Unsupported {
+        /// The capture file.
+        path: PathBuf,
+        /// What the file is and why it cannot be read, in one line.
+        reason: String,
+    },
 }
 
 /// An opened capture: the physical memory of any format behind the trait object.
 pub type Capture = Box<dyn PhysicalMemory>;
 
-/// Open a capture read-only, choosing the reader by magic bytes.
+/// Open a capture read-only, choosing the reader by magic bytes (never by file name).
 ///
-/// Raw images are the fallback for files with no known magic.
+/// `PAGEDU64` → 64-bit Windows crash dump, `\x7fELF` → ELF core, `PAGEDUMP` → an
+/// [`OpenError::Unsupported`] error (32-bit crash dump), anything else → raw image.
+/// Problems that leave the capture usable (pages the header promises but the file lacks,
+/// overlapping runs, ...) are reported in [`DumpMetadata::warnings`]; unusable files are an
+/// [`OpenError`] whose message names the file and the cause.
 pub fn open(path: &Path) -> Result<Capture, OpenError> {
-    let _ = path;
-    Err(OpenError::Malformed {
-        path: path.to_path_buf(),
-        reason: "readers not implemented yet".into(),
-    })
+    let map = mapped::Mapped::open(path)?;
+    let data = map.bytes();
+    if data.starts_with(b"PAGEDU64") {
+        crashdump::open(map)
+    } else if data.starts_with(b"\x7fELF") {
+        elf::open(map)
+    } else if data.starts_with(b"PAGEDUMP") {
+        Err(OpenError::Unsupported {
+            path: path.to_path_buf(),
+            reason: "32-bit Windows crash dump (\"PAGEDUMP\"); only 64-bit dumps (\"PAGEDU64\") \
+                     are read"
+                .into(),
+        })
+    } else {
+        Ok(Box::new(segmented::SegmentedImage::raw(map)))
+    }
+}
+
+/// Open any file as a raw image (file offset = physical address), whatever its magic bytes.
+///
+/// For captures whose first bytes happen to look like a known header, or to inspect a crash
+/// dump's bytes as they are stored.
+pub fn open_raw(path: &Path) -> Result<Capture, OpenError> {
+    let map = mapped::Mapped::open(path)?;
+    Ok(Box::new(segmented::SegmentedImage::raw(map)))
 }

@@ -33,8 +33,8 @@ impl SparseMemory {
     /// Make the page holding `pa` present (zero-filled if new).
     pub fn add_page(&mut self, pa: u64) {
         let pfn = pa / PAGE_SIZE;
-        if !self.pages.contains_key(&pfn) {
-            self.pages.insert(pfn, Box::new([0u8; PAGE_SIZE as usize]));
+        if let std::collections::btree_map::Entry::Vacant(e) = self.pages.entry(pfn) {
+            e.insert(Box::new([0u8; PAGE_SIZE as usize]));
             self.rebuild_ranges();
         }
     }
@@ -130,6 +130,7 @@ impl PhysicalMemory for SparseMemory {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

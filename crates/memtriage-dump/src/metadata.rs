@@ -80,13 +80,62 @@ pub struct CrashDumpHeader {
     pub runs: Vec<(u64, u64)>,
 }
 
-/// What a triage dump (DumpType 4) holds besides its header.
+/// What a triage dump (DumpType 4) holds besides its header: the 64-bit triage header
+/// (`TRIAGE_DUMP64`) at file offset 0x2000. Offsets are file offsets.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct TriageInfo {
-    /// Number of loaded-driver entries in the triage part.
+    /// DriverCount: number of loaded-driver entries in the triage part.
     pub driver_count: u32,
-    /// Number of data blocks saved in the triage part.
+    /// DataBlocksCount: number of data blocks saved in the triage part.
     pub data_block_count: u32,
+    /// ServicePackBuild.
+    pub service_pack_build: u32,
+    /// SizeOfDump: bytes of the triage part as the kernel wrote it.
+    pub size_of_dump: u32,
+    /// ValidOffset: file offset of the "TRGD" validity marker.
+    pub valid_offset: u32,
+    /// ContextOffset: file offset of the CONTEXT record.
+    pub context_offset: u32,
+    /// ExceptionOffset: file offset of the exception record.
+    pub exception_offset: u32,
+    /// MmOffset: file offset of the memory-manager data.
+    pub mm_offset: u32,
+    /// UnloadedDriversOffset: file offset of the unloaded-driver list.
+    pub unloaded_drivers_offset: u32,
+    /// PrcbOffset: file offset of the crashing processor's KPRCB copy.
+    pub prcb_offset: u32,
+    /// ProcessOffset: file offset of the current EPROCESS copy.
+    pub process_offset: u32,
+    /// ThreadOffset: file offset of the current ETHREAD copy.
+    pub thread_offset: u32,
+    /// CallStackOffset: file offset of the saved kernel stack.
+    pub call_stack_offset: u32,
+    /// SizeOfCallStack: bytes of saved kernel stack.
+    pub size_of_call_stack: u32,
+    /// DriverListOffset: file offset of the loaded-driver entries.
+    pub driver_list_offset: u32,
+    /// StringPoolOffset: file offset of the driver-name string pool.
+    pub string_pool_offset: u32,
+    /// StringPoolSize.
+    pub string_pool_size: u32,
+    /// BrokenDriverOffset.
+    pub broken_driver_offset: u32,
+    /// TriageOptions.
+    pub triage_options: u32,
+    /// TopOfStack: kernel virtual address of the top of the saved stack.
+    pub top_of_stack: u64,
+    /// DataPageAddress.
+    pub data_page_address: u64,
+    /// DataPageOffset.
+    pub data_page_offset: u32,
+    /// DataPageSize.
+    pub data_page_size: u32,
+    /// DebuggerDataOffset: file offset of the KDDEBUGGER_DATA64 copy.
+    pub debugger_data_offset: u32,
+    /// DebuggerDataSize.
+    pub debugger_data_size: u32,
+    /// DataBlocksOffset: file offset of the {Address u64, Offset u32, Size u32} table.
+    pub data_blocks_offset: u32,
 }
 
 /// CPU state found in an ELF core note (QEMU's "QEMU" note).

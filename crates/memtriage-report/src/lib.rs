@@ -1,1 +1,54 @@
-//! memtriage-report (work in progress).
+//! memtriage-report: the report document model of memtriage and its writers.
+//!
+//! This crate is the pure output layer: it knows nothing about captures, paging or Windows
+//! structures. The analysis crate fills a [`Report`] (or a generic [`Table`] for a plugin), and
+//! this crate turns it into:
+//!
+//! - pretty JSON ([`write_report_json`], [`write_table_json`]) following
+//!   `docs/schema/report.schema.json` (embedded here as [`REPORT_SCHEMA`]);
+//! - JSON Lines for SIEM pipelines with ECS field names ([`write_report_jsonl`],
+//!   [`write_table_jsonl`]);
+//! - human-readable tables ([`write_report_table`], [`write_table`]);
+//! - CSV ([`write_table_csv`]).
+//!
+//! It also provides report comparison ([`diff`]), finding suppression ([`SuppressionList`]) and
+//! the `--fail-on` helper ([`fail_on`]).
+//!
+//! Every 64-bit address is a [`Hex`], serialized as a lowercase `"0x…"` string; every time is an
+//! ISO-8601 UTC string (see [`filetime_to_iso`]); [`Report::sort`] makes the output order
+//! deterministic.
+#![forbid(unsafe_code)]
+
+mod diff;
+mod error;
+mod hex;
+mod model;
+mod suppress;
+mod table;
+mod timefmt;
+mod writers;
+
+pub use diff::{
+    diff, write_diff_json, write_diff_table, ChangedFinding, ChangedProcess, FieldChange,
+    ReportDiff, DIFF_SCHEMA_VERSION,
+};
+pub use error::ReportError;
+pub use hex::{Hex, ParseHexError};
+pub use model::{
+    fail_on, read_report, Finding, Image, KernelModule, Module, ParseSeverityError, Process,
+    Region, RegionType, Report, Severity, System, Tool, SCHEMA_VERSION,
+};
+pub use suppress::{Suppression, SuppressionList};
+pub use table::{tree_order, Cell, Column, ColumnKind, Table, MAX_TREE_DEPTH};
+pub use timefmt::filetime_to_iso;
+pub use writers::{
+    findings_table, kernel_modules_table, processes_table, write_report_json, write_report_jsonl,
+    write_report_table, write_table, write_table_csv, write_table_json, write_table_jsonl,
+    JsonlOptions,
+};
+
+/// Re-export of `serde_json`, whose `Value` is the type of [`Finding::evidence`] values.
+pub use serde_json;
+
+/// The JSON Schema (draft 2020-12) of a serialized [`Report`], `docs/schema/report.schema.json`.
+pub const REPORT_SCHEMA: &str = include_str!("../../../docs/schema/report.schema.json");

@@ -1,6 +1,8 @@
 //! Volatility 3 ISF (Intermediate Symbol Format) loader: `.json` and `.json.xz`.
 
-use crate::profile::{BaseType, EnumDef, FieldType, PdbId, Profile, ProfileSource, SourceKind, TypeDef};
+use crate::profile::{
+    BaseType, EnumDef, FieldType, PdbId, Profile, ProfileSource, SourceKind, TypeDef,
+};
 use crate::SymbolError;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -232,14 +234,10 @@ impl Profile {
             .into_iter()
             .map(|(k, s)| (k, s.address))
             .collect();
-        let pdb = isf
-            .metadata
-            .windows
-            .and_then(|w| w.pdb)
-            .map(|p| PdbId {
-                guid: p.GUID.to_ascii_uppercase(),
-                age: p.age,
-            });
+        let pdb = isf.metadata.windows.and_then(|w| w.pdb).map(|p| PdbId {
+            guid: p.GUID.to_ascii_uppercase(),
+            age: p.age,
+        });
         Ok(Profile {
             source: ProfileSource {
                 kind: SourceKind::Isf,
@@ -256,16 +254,21 @@ impl Profile {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
     fn shared_isf(build: &str) -> Option<std::path::PathBuf> {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/isf");
-        std::fs::read_dir(dir).ok()?.filter_map(|e| e.ok()).map(|e| e.path()).find(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with(&format!("ntkrnlmp-{build}-")))
-        })
+        std::fs::read_dir(dir)
+            .ok()?
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .find(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with(&format!("ntkrnlmp-{build}-")))
+            })
     }
 
     #[test]

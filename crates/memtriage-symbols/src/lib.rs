@@ -3,10 +3,17 @@
 //! A [`Profile`] answers the questions every walker asks: the offset and size of
 //! `Type.Field` (bitfields with position and length), the size of a type, the RVA of a kernel
 //! symbol, enum values, and where the profile came from. Profiles load from Volatility 3 ISF
-//! files ([`Profile::from_isf_path`]).
+//! files ([`Profile::from_isf_path`]), Microsoft PDB files ([`Profile::from_pdb_path`]) and
+//! tables compiled into the binary ([`bundled`]); [`select_profile`] and [`candidates`] pick
+//! one for a kernel (see `docs/profiles.md`).
 
+pub mod bundled;
+pub mod generate;
 mod isf;
+mod pdb;
 mod profile;
+
+pub use bundled::{candidates, select_profile, MatchKind, ProfileChoice};
 
 pub use profile::{
     BaseType, EnumDef, Field, FieldType, PdbId, Profile, ProfileSource, SourceKind, TypeDef,
@@ -37,6 +44,14 @@ pub enum SymbolError {
     /// The profile has no such type.
     #[error("profile has no type {0}")]
     NoType(String),
+    /// No profile fits the kernel: no bundled profile for its PDB, its build or a lower build.
+    #[error("no profile for this kernel (PDB {}, build {}): name an ISF or PDB file", .pdb.as_deref().unwrap_or("unknown"), .build.map_or_else(|| "unknown".to_string(), |b| b.to_string()))]
+    NoProfile {
+        /// The kernel's PDB GUID+age, when known.
+        pdb: Option<String>,
+        /// The kernel's build, when known.
+        build: Option<u32>,
+    },
     /// The type has no such field.
     #[error("profile has no field {ty}.{field}")]
     NoField {

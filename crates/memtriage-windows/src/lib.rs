@@ -1,1 +1,61 @@
-//! memtriage-windows (work in progress).
+//! Windows layer of memtriage: kernel discovery and object readers.
+//!
+//! [`Kernel::discover`] finds the DTB, the kernel image, its build and PDB identity, and picks
+//! a [`memtriage_symbols::Profile`]; the readers then rebuild processes ([`process`]), threads
+//! ([`thread`]), kernel modules ([`kmodule`]), VAD trees ([`vad`]), PEBs and loader lists
+//! ([`peb`]), and find processes hidden from the active list by scanning pool memory
+//! ([`poolscan`]). Every list and tree walk is bounded and cycle-checked; readers return
+//! partial results with warnings instead of failing the whole run.
+#![forbid(unsafe_code)]
+
+pub mod discovery;
+pub mod kmodule;
+pub mod layout;
+pub mod pe;
+pub mod peb;
+pub mod poolscan;
+pub mod process;
+pub mod protection;
+pub mod thread;
+pub mod vad;
+
+pub use discovery::{DiscoveryStep, Kernel, Overrides};
+pub use layout::Layout;
+
+use memtriage_paging::{TranslateError, VirtError};
+
+/// Errors of the Windows layer.
+#[derive(Debug, thiserror::Error)]
+pub enum WinError {
+    /// Kernel discovery failed; the message lists what was tried and what each step saw.
+    #[error("kernel discovery failed: {0}")]
+    Discovery(String),
+    /// The profile lacks a type or field the walker needs.
+    #[error(transparent)]
+    Symbol(#[from] memtriage_symbols::SymbolError),
+    /// A virtual read failed.
+    #[error(transparent)]
+    Virt(#[from] VirtError),
+    /// A translation failed.
+    #[error(transparent)]
+    Translate(#[from] TranslateError),
+    /// Something read from the capture does not make sense.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Result type of the Windows layer.
+pub type Result<T> = std::result::Result<T, WinError>;
+
+/// Upper bound on entries of any list walk (processes, threads, modules, loader entries).
+pub const MAX_LIST_ENTRIES: usize = 100_000;
+
+/// Whether `va` is a canonical kernel-half address (4-level paging).
+pub fn is_kernel_address(va: u64) -> bool {
+    va >= 0xFFFF_8000_0000_0000
+}
+
+/// Whether `va` is a canonical user-half address (4-level paging), not null.
+pub fn is_user_address(va: u64) -> bool {
+    va != 0 && va < 0x0000_8000_0000_0000
+}

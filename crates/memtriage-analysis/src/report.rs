@@ -1,0 +1,142 @@
+//! Build the full [`Report`] of a capture: system, processes with regions and modules,
+//! kernel modules, findings and warnings.
+
+use crate::plugins::all_findings;
+use crate::session::ProcessDetail;
+use crate::{AnalysisError, Session};
+use memtriage_report::{
+    filetime_to_iso, Hex, Image, KernelModule, Module, Process, Region, RegionType, Report, System,
+    Tool,
+};
+use memtriage_windows::kmodule::kernel_modules;
+
+/// The `system` block of a report (also used by `info`).
+pub fn system_block(session: &Session) -> Result<System, AnalysisError> {
+    let k = session.kernel()?;
+    Ok(System {
+        build: Some(k.build),
+        version: Some(version_string(k.build, k.nt_version)),
+        dtb: Some(Hex(k.dtb)),
+        kernel_base: Some(Hex(k.base)),
+        pdb_guid: k.pdb.as_ref().map(|p| p.guid_age()),
+        profile: Some(format!("{} ({:?})", k.profile.source.name, k.match_kind)),
+        system_time: k.system_time.and_then(filetime_to_iso),
+        processors: k.processors,
+    })
+}
+
+/// A human name for a build: "Windows 10 2004–22H2 (19041)".
+pub fn version_string(build: u32, nt: Option<(u32, u32)>) -> String {
+    let name = match build {
+        7600 | 7601 => "Windows 7 / Server 2008 R2",
+        9200 => "Windows 8 / Server 2012",
+        9600 => "Windows 8.1 / Server 2012 R2",
+        10240 => "Windows 10 1507",
+        14393 => "Windows 10 1607 / Server 2016",
+        17763 => "Windows 10 1809 / Server 2019",
+        19041..=19045 => "Windows 10 2004–22H2",
+        20348 => "Windows Server 2022",
+        22000 => "Windows 11 21H2",
+        22621 => "Windows 11 22H2",
+        22631 => "Windows 11 23H2",
+        26100 => "Windows 11 24H2 / Server 2025",
+        _ => "Windows",
+    };
+    match nt {
+        Some((ma, mi)) => format!("{name} (NT {ma}.{mi}, build {build})"),
+        None => format!("{name} (build {build})"),
+    }
+}
+
+fn process_entry(d: &ProcessDetail) -> Process {
+    let p = &d.process;
+    let peb = d.peb.as_ref();
+    Process {
+        pid: p.pid,
+        ppid: p.ppid,
+        name: p.name.clone(),
+        image_path: p.image_path.clone(),
+        command_line: peb.and_then(|p| p.command_line.clone()),
+        create_time: filetime_to_iso(p.create_time),
+        exit_time: filetime_to_iso(p.exit_time),
+        offset: Hex(p.eprocess),
+        wow64: p.wow64(),
+        hidden: d.hidden,
+        threads: d.threads.len() as u64,
+        regions: d
+            .regions
+            .iter()
+            .map(|r| Region {
+                start: Hex(r.vad.start),
+                end: Hex(r.vad.end),
+                r#type: match r.short_type() {
+                    "image" => RegionType::Image,
+                    "mapped" => RegionType::Mapped,
+                    _ => RegionType::Private,
+                },
+                category: r.category.to_string(),
+                state: r.state.to_string(),
+                protection: r.vad.protection.clone(),
+                private: r.vad.private,
+                commit_charge: r.vad.commit_charge,
+                file: r.vad.file.clone(),
+            })
+            .collect(),
+        modules: peb
+            .map(|peb| {
+                peb.modules
+                    .iter()
+                    .map(|m| Module {
+                        base: Hex(m.base),
+                        size: Hex(m.size),
+                        name: m.name.clone(),
+                        path: m.path.clone(),
+                        in_load: m.in_load,
+                        in_mem: m.in_mem,
+                        in_init: m.in_init,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+    }
+}
+
+/// Build the report. `sha256` is the capture's hash when the caller computed one.
+pub fn build_report(session: &Session, sha256: Option<String>) -> Result<Report, AnalysisError> {
+    let meta = session.memory().metadata();
+    let mut report = Report::new(Image {
+        path: session.path().display().to_string(),
+        format: meta.format.name().to_string(),
+        size: meta.file_size,
+        sha256,
+    });
+    report.tool = Tool {
+        name: "memtriage".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+    };
+    report.system = system_block(session)?;
+    let k = session.kernel()?;
+    for d in session.details()?.iter().chain(session.unlisted()?.iter()) {
+        report.processes.push(process_entry(d));
+    }
+    if let Some(head) = k.ps_loaded_module_list {
+        let (mods, warnings) = kernel_modules(&k.space, &k.layout, head);
+        report.kernel_modules = mods
+            .into_iter()
+            .map(|m| KernelModule {
+                base: Hex(m.base),
+                size: Hex(m.size),
+                name: m.name,
+                path: m.path,
+            })
+            .collect();
+        report.warnings.extend(warnings);
+    }
+    report.findings = all_findings(session)?;
+    let mut warnings = session.warnings();
+    warnings.append(&mut report.warnings);
+    warnings.dedup();
+    report.warnings = warnings;
+    report.sort();
+    Ok(report)
+}

@@ -1,0 +1,249 @@
+//! The session: one opened capture, its kernel, and shared results computed once.
+
+use crate::regions::{classify, ClassifiedRegion};
+use crate::AnalysisError;
+use memtriage_dump::PhysicalMemory;
+use memtriage_paging::AddressSpace;
+use memtriage_windows::peb::{read_peb, PebInfo};
+use memtriage_windows::poolscan::{scan_processes, type_names, ScannedProcess, TypeCheck};
+use memtriage_windows::process::{walk_active_list, Process, ProcessList};
+use memtriage_windows::thread::{threads, Thread};
+use memtriage_windows::vad::{vads, Vad};
+use memtriage_windows::{Kernel, Overrides};
+use rayon::prelude::*;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex, OnceLock};
+
+/// How a session is opened.
+#[derive(Debug, Clone, Default)]
+pub struct SessionOptions {
+    /// Replacements for discovery steps (`--dtb`, `--kernel-base`, `--isf`, `--pdb`, `--build`).
+    pub overrides: Overrides,
+    /// Use `_KPROCESS.UserDirectoryTableBase` (KVA shadow) for user-space reads where set.
+    pub user_dtb: bool,
+}
+
+/// Everything read for one process: regions, PEB, threads.
+#[derive(Debug, Clone)]
+pub struct ProcessDetail {
+    /// The process.
+    pub process: Process,
+    /// Found by the pool scan but not on the active list.
+    pub hidden: bool,
+    /// Its VADs, sorted by start.
+    pub vads: Vec<Vad>,
+    /// The VADs classified like VMMap does.
+    pub regions: Vec<ClassifiedRegion>,
+    /// What its PEB says.
+    pub peb: Option<PebInfo>,
+    /// Its threads.
+    pub threads: Vec<Thread>,
+    /// Problems met while reading it.
+    pub warnings: Vec<String>,
+}
+
+/// One opened capture and its lazily computed shared results.
+pub struct Session {
+    path: PathBuf,
+    memory: Arc<dyn PhysicalMemory>,
+    options: SessionOptions,
+    kernel: OnceLock<Result<Arc<Kernel>, String>>,
+    processes: OnceLock<ProcessList>,
+    scan: OnceLock<Vec<ScannedProcess>>,
+    details: OnceLock<Vec<ProcessDetail>>,
+    hidden: OnceLock<Vec<ProcessDetail>>,
+    warnings: Mutex<Vec<String>>,
+    /// Bytes scanned so far by pool scans (for progress display).
+    pub scan_progress: Arc<AtomicU64>,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session").field("path", &self.path).finish()
+    }
+}
+
+impl Session {
+    /// Open the capture at `path` (read-only).
+    pub fn open(path: &Path, options: SessionOptions) -> Result<Session, AnalysisError> {
+        let capture = memtriage_dump::open(path)?;
+        Ok(Self::from_memory(path, Arc::from(capture), options))
+    }
+
+    /// A session over physical memory that is already open.
+    pub fn from_memory(
+        path: &Path,
+        memory: Arc<dyn PhysicalMemory>,
+        options: SessionOptions,
+    ) -> Session {
+        Session {
+            path: path.to_path_buf(),
+            memory,
+            options,
+            kernel: OnceLock::new(),
+            processes: OnceLock::new(),
+            scan: OnceLock::new(),
+            details: OnceLock::new(),
+            hidden: OnceLock::new(),
+            warnings: Mutex::new(Vec::new()),
+            scan_progress: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// The capture's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The capture's physical memory.
+    pub fn memory(&self) -> &Arc<dyn PhysicalMemory> {
+        &self.memory
+    }
+
+    /// The discovered kernel (computed once).
+    pub fn kernel(&self) -> Result<&Arc<Kernel>, AnalysisError> {
+        self.kernel
+            .get_or_init(|| {
+                Kernel::discover(self.memory.clone(), &self.options.overrides)
+                    .map(Arc::new)
+                    .map_err(|e| e.to_string())
+            })
+            .as_ref()
+            .map_err(|message| AnalysisError::Kernel {
+                path: self.path.display().to_string(),
+                message: message.clone(),
+            })
+    }
+
+    fn warn(&self, w: impl IntoIterator<Item = String>) {
+        if let Ok(mut all) = self.warnings.lock() {
+            all.extend(w);
+        }
+    }
+
+    /// Warnings collected by shared computations so far (capture, kernel, walks).
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out = self.memory.metadata().warnings.clone();
+        if let Some(Ok(k)) = self.kernel.get() {
+            out.extend(k.warnings.iter().cloned());
+        }
+        if let Ok(w) = self.warnings.lock() {
+            out.extend(w.iter().cloned());
+        }
+        out
+    }
+
+    /// The active process list (computed once).
+    pub fn processes(&self) -> Result<&ProcessList, AnalysisError> {
+        let kernel = self.kernel()?;
+        Ok(self.processes.get_or_init(|| {
+            let list = walk_active_list(&kernel.space, &kernel.layout, kernel.system_eprocess);
+            self.warn(list.warnings.iter().cloned());
+            list
+        }))
+    }
+
+    /// Processes found by scanning physical memory for `Proc` pool blocks (computed once).
+    pub fn scanned(&self) -> Result<&[ScannedProcess], AnalysisError> {
+        let kernel = self.kernel()?;
+        Ok(self.scan.get_or_init(|| {
+            let cookie_free = kernel.profile.symbol("ObHeaderCookie").is_none();
+            let names = if cookie_free {
+                kernel
+                    .profile
+                    .symbol("ObTypeIndexTable")
+                    .and_then(|rva| type_names(&kernel.space, &kernel.layout, kernel.base + rva))
+            } else {
+                None
+            };
+            scan_processes(
+                &kernel.space,
+                &kernel.layout,
+                &TypeCheck { names },
+                Some(&self.scan_progress),
+            )
+        }))
+    }
+
+    /// The address space to read a process's user memory in.
+    pub fn process_space(&self, kernel: &Kernel, p: &Process) -> AddressSpace {
+        match (self.options.user_dtb, p.user_dtb) {
+            (true, Some(u)) => kernel.process_space(u),
+            _ => kernel.process_space(p.dtb),
+        }
+    }
+
+    fn detail(&self, kernel: &Kernel, process: &Process, hidden: bool) -> ProcessDetail {
+        let pspace = self.process_space(kernel, process);
+        let mut warnings = Vec::new();
+        let (vads, w) = if process.eprocess != 0 {
+            vads(&kernel.space, &kernel.layout, process.eprocess)
+        } else {
+            (
+                Vec::new(),
+                vec![format!(
+                    "pid {}: _EPROCESS virtual address unknown; VADs not read",
+                    process.pid
+                )],
+            )
+        };
+        warnings.extend(w.into_iter().map(|w| format!("pid {}: {w}", process.pid)));
+        let (peb, w) = read_peb(&pspace, &kernel.layout, process.peb);
+        warnings.extend(w.into_iter().map(|w| format!("pid {}: {w}", process.pid)));
+        let (threads, w) = threads(&kernel.space, &pspace, &kernel.layout, process);
+        warnings.extend(w);
+        let regions = classify(&pspace, &vads, peb.as_ref(), &threads);
+        ProcessDetail {
+            process: process.clone(),
+            hidden,
+            vads,
+            regions,
+            peb,
+            threads,
+            warnings,
+        }
+    }
+
+    /// Regions, PEB and threads of every process on the active list (computed once, in parallel).
+    pub fn details(&self) -> Result<&[ProcessDetail], AnalysisError> {
+        let kernel = self.kernel()?.clone();
+        let list = self.processes()?;
+        Ok(self.details.get_or_init(|| {
+            let out: Vec<ProcessDetail> = list
+                .processes
+                .par_iter()
+                .map(|p| self.detail(&kernel, p, false))
+                .collect();
+            self.warn(out.iter().flat_map(|d| d.warnings.iter().cloned()));
+            out
+        }))
+    }
+
+    /// Processes the pool scan found that are not on the active list, with their regions,
+    /// PEB and threads (computed once). Those that have not exited are `hidden`; exited ones
+    /// are kept for the record.
+    pub fn unlisted(&self) -> Result<&[ProcessDetail], AnalysisError> {
+        let kernel = self.kernel()?.clone();
+        let listed: std::collections::HashSet<u64> = self
+            .processes()?
+            .processes
+            .iter()
+            .filter_map(|p| p.eprocess_pa)
+            .collect();
+        let scanned = self.scanned()?;
+        Ok(self.hidden.get_or_init(|| {
+            let out: Vec<ProcessDetail> = scanned
+                .iter()
+                .filter(|s| {
+                    s.process
+                        .eprocess_pa
+                        .is_some_and(|pa| !listed.contains(&pa))
+                })
+                .map(|s| self.detail(&kernel, &s.process, !s.process.exited()))
+                .collect();
+            self.warn(out.iter().flat_map(|d| d.warnings.iter().cloned()));
+            out
+        }))
+    }
+}

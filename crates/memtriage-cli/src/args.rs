@@ -1,0 +1,224 @@
+//! Command-line arguments (clap derive) shared by every subcommand.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use memtriage_report::Severity;
+use std::path::PathBuf;
+
+/// Parse `0x…` hex or decimal.
+pub fn parse_u64(s: &str) -> Result<u64, String> {
+    let t = s.trim().replace('_', "").replace('`', "");
+    let r = match t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+        Some(h) => u64::from_str_radix(h, 16),
+        None => t.parse::<u64>(),
+    };
+    r.map_err(|_| format!("'{s}' is not a number (use 0x… for hex)"))
+}
+
+/// Parse a hex address (with or without `0x`; a decimal needs no prefix only if it has no hex letters).
+pub fn parse_address(s: &str) -> Result<u64, String> {
+    let t = s.trim().replace('`', "").replace('_', "");
+    let h = t
+        .strip_prefix("0x")
+        .or_else(|| t.strip_prefix("0X"))
+        .unwrap_or(&t);
+    u64::from_str_radix(h, 16).map_err(|_| format!("'{s}' is not a hex address"))
+}
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Aligned columns for people.
+    Table,
+    /// One JSON document.
+    Json,
+    /// JSON Lines: one self-contained object per line (SIEM).
+    Jsonl,
+    /// Comma-separated values (tabular output).
+    Csv,
+}
+
+/// Where the capture is and how to read it.
+#[derive(Debug, Clone, Args)]
+pub struct CaptureArgs {
+    /// Memory capture: raw image, Windows crash dump (.dmp) or ELF core. Format is sniffed from
+    /// the file's magic bytes.
+    #[arg(value_name = "IMAGE")]
+    pub image: PathBuf,
+    #[command(flatten)]
+    pub overrides: OverrideArgs,
+}
+
+/// Facts that replace discovery steps.
+#[derive(Debug, Clone, Args)]
+pub struct OverrideArgs {
+    /// Kernel DTB (physical address of the PML4) instead of discovering it.
+    #[arg(long, value_parser = parse_u64, value_name = "HEX", help_heading = "Discovery overrides")]
+    pub dtb: Option<u64>,
+    /// Kernel image base instead of discovering it.
+    #[arg(long, value_parser = parse_u64, value_name = "HEX", help_heading = "Discovery overrides")]
+    pub kernel_base: Option<u64>,
+    /// Use this Volatility 3 ISF (.json or .json.xz) as the kernel profile.
+    #[arg(
+        long,
+        value_name = "FILE",
+        help_heading = "Discovery overrides",
+        conflicts_with = "pdb"
+    )]
+    pub isf: Option<PathBuf>,
+    /// Use this ntkrnlmp.pdb as the kernel profile.
+    #[arg(long, value_name = "FILE", help_heading = "Discovery overrides")]
+    pub pdb: Option<PathBuf>,
+    /// Assume this Windows build number when choosing a bundled profile.
+    #[arg(long, value_name = "N", help_heading = "Discovery overrides")]
+    pub build: Option<u32>,
+    /// Read user memory through UserDirectoryTableBase (KVA shadow) where the process has one.
+    #[arg(long, help_heading = "Discovery overrides")]
+    pub user_dtb: bool,
+}
+
+/// Output options.
+#[derive(Debug, Clone, Args)]
+pub struct OutputArgs {
+    /// Output format [default: table on a terminal, json otherwise].
+    #[arg(long, short = 'f', value_enum)]
+    pub format: Option<Format>,
+    /// No progress display on stderr.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+/// Arguments of every plugin subcommand.
+#[derive(Debug, Clone, Args)]
+pub struct PluginArgs {
+    #[command(flatten)]
+    pub capture: CaptureArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    /// Only these process ids (repeat or comma-separate).
+    #[arg(long, short = 'p', value_delimiter = ',', value_name = "PID")]
+    pub pid: Vec<u64>,
+    /// Show 32-bit (WoW64) views where the plugin has them.
+    #[arg(long)]
+    pub wow64: bool,
+    /// Exit 1 when a finding at or above this severity is raised.
+    #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
+    pub fail_on: Option<Severity>,
+}
+
+/// Parse a severity name.
+pub fn parse_severity(s: &str) -> Result<Severity, String> {
+    s.parse::<Severity>().map_err(|e| e.to_string())
+}
+
+/// memtriage: triage Windows x64 memory captures offline.
+///
+/// Reads raw physical images, Windows crash dumps (full, bitmap, kernel/complete) and ELF cores;
+/// finds the kernel without a symbol server (bundled profiles for Windows 7 to 11); rebuilds
+/// processes, memory regions and loaded modules; and flags what does not add up.
+///
+/// Exit codes: 0 ok, 1 findings at or above --fail-on (or `diff` found differences),
+/// 2 usage error or unreadable input.
+#[derive(Debug, Parser)]
+#[command(
+    name = "memtriage",
+    version,
+    about,
+    long_about,
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Built-in commands (plugin subcommands are added from the plugin registry).
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Describe a capture: format, physical ranges, header fields, DTB, kernel, build, profile.
+    Info(InfoArgs),
+    /// Translate a virtual address and show every page-table level.
+    Vtop(VtopArgs),
+    /// The full triage report: system, processes, regions, modules, findings.
+    Report(ReportArgs),
+    /// Compare two JSON reports (exit 1 when they differ): the CI regression check.
+    Diff(DiffArgs),
+    /// List the detection rules (ids, severity, ATT&CK techniques).
+    Rules(RulesArgs),
+}
+
+/// `info` arguments.
+#[derive(Debug, Clone, Args)]
+pub struct InfoArgs {
+    #[command(flatten)]
+    pub capture: CaptureArgs,
+    /// Output format [default: table on a terminal, json otherwise].
+    #[arg(long, short = 'f', value_enum)]
+    pub format: Option<Format>,
+}
+
+/// `vtop` arguments.
+#[derive(Debug, Clone, Args)]
+pub struct VtopArgs {
+    #[command(flatten)]
+    pub capture: CaptureArgs,
+    /// Virtual address (hex, `0x` optional).
+    #[arg(value_parser = parse_address, value_name = "ADDRESS")]
+    pub address: u64,
+    /// Translate in this process's address space.
+    #[arg(long, conflicts_with = "dtb")]
+    pub pid: Option<u64>,
+    /// Output format [default: table on a terminal, json otherwise].
+    #[arg(long, short = 'f', value_enum)]
+    pub format: Option<Format>,
+}
+
+/// `report` arguments.
+#[derive(Debug, Clone, Args)]
+pub struct ReportArgs {
+    /// Captures to triage: files, or directories whose files are all triaged.
+    #[arg(value_name = "IMAGE", required = true)]
+    pub images: Vec<PathBuf>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    #[command(flatten)]
+    pub overrides: OverrideArgs,
+    /// Compute the capture's SHA-256 (reads the whole file).
+    #[arg(long)]
+    pub hash: bool,
+    /// `host.name` for JSON Lines events.
+    #[arg(long, value_name = "NAME")]
+    pub host: Option<String>,
+    /// Suppression file (TOML: [[suppress]] rule, process, path, reason).
+    #[arg(long, value_name = "FILE")]
+    pub suppress: Option<PathBuf>,
+    /// Exit 1 when a finding at or above this severity remains after suppression.
+    #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
+    pub fail_on: Option<Severity>,
+    /// Captures analysed in parallel (several captures).
+    #[arg(long, short = 'j', default_value_t = 1)]
+    pub jobs: usize,
+    /// With several captures: write one report per capture into this directory
+    /// (`<capture file name>.report.json`, or `.txt` for table).
+    #[arg(long, value_name = "DIR")]
+    pub output_dir: Option<PathBuf>,
+}
+
+/// `diff` arguments.
+#[derive(Debug, Clone, Args)]
+pub struct DiffArgs {
+    /// The baseline report (JSON).
+    pub old: PathBuf,
+    /// The new report (JSON).
+    pub new: PathBuf,
+    /// Output format [default: table on a terminal, json otherwise].
+    #[arg(long, short = 'f', value_enum)]
+    pub format: Option<Format>,
+}
+
+/// `rules` arguments.
+#[derive(Debug, Clone, Args)]
+pub struct RulesArgs {
+    /// Output format [default: table on a terminal, json otherwise].
+    #[arg(long, short = 'f', value_enum)]
+    pub format: Option<Format>,
+}

@@ -1,0 +1,91 @@
+//! The read-only memory map of a capture file: the one place this crate uses `unsafe`.
+
+use crate::OpenError;
+use memmap2::{Mmap, MmapOptions};
+use std::fs::File;
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// A capture file mapped read-only, with its path for error messages.
+#[derive(Debug)]
+pub(crate) struct Mapped {
+    map: Mmap,
+    path: PathBuf,
+}
+
+impl Mapped {
+    /// Open and map `path`; refuses directories, empty files and files larger than the
+    /// address space.
+    pub(crate) fn open(path: &Path) -> Result<Mapped, OpenError> {
+        let io_err = |source: io::Error| OpenError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let meta = std::fs::metadata(path).map_err(io_err)?;
+        if meta.is_dir() {
+            return Err(io_err(io::Error::other(
+                "is a directory, not a capture file",
+            )));
+        }
+        if !meta.is_file() {
+            return Err(io_err(io::Error::other(
+                "is not a regular file (device, pipe or socket); save the capture to a file first",
+            )));
+        }
+        let file = File::open(path).map_err(io_err)?;
+        let len = file.metadata().map_err(io_err)?.len();
+        if len == 0 {
+            return Err(OpenError::Empty {
+                path: path.to_path_buf(),
+            });
+        }
+        if usize::try_from(len).is_err() {
+            return Err(io_err(io::Error::other(format!(
+                "file of {len} bytes is larger than this platform's address space"
+            ))));
+        }
+        let map = map_read_only(&file).map_err(io_err)?;
+        Ok(Mapped {
+            map,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// The file's bytes.
+    pub(crate) fn bytes(&self) -> &[u8] {
+        &self.map
+    }
+
+    /// The file's length in bytes.
+    pub(crate) fn len(&self) -> u64 {
+        self.map.len() as u64
+    }
+
+    /// An [`OpenError::Malformed`] naming this file.
+    pub(crate) fn malformed(&self, reason: impl Into<String>) -> OpenError {
+        OpenError::Malformed {
+            path: self.path.clone(),
+            reason: reason.into(),
+        }
+    }
+
+    /// An [`OpenError::Unsupported`] naming this file.
+    pub(crate) fn unsupported(&self, reason: impl Into<String>) -> OpenError {
+        OpenError::Unsupported {
+            path: self.path.clone(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Map `file` read-only and private.
+#[allow(unsafe_code)]
+fn map_read_only(file: &File) -> io::Result<Mmap> {
+    // SAFETY: the mapping is PROT_READ and MAP_PRIVATE (`map_copy_read_only`): this process
+    // can never write through it, and nothing we do can change the evidence on disk. The
+    // remaining hazard of any file mapping is another process truncating or rewriting the
+    // file while it is mapped; evidence files are opened read-only and are not modified
+    // during analysis (a contract documented on `open`), and the `Mmap` is only ever
+    // exposed as an immutable `&[u8]` whose lifetime is tied to the owning reader.
+    unsafe { MmapOptions::new().map_copy_read_only(file) }
+}

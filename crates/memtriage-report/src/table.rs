@@ -1,0 +1,288 @@
+//! A generic tabular plugin result, optionally a tree (for `pstree`).
+
+use serde::{Deserialize, Serialize};
+
+use crate::hex::Hex;
+
+/// Deepest nesting level writers honour; deeper rows are shown at this depth. Keeps nested JSON
+/// and indentation bounded when a capture holds a pathological parent chain.
+pub const MAX_TREE_DEPTH: u32 = 64;
+
+/// Kind of a column, which decides formatting and alignment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ColumnKind {
+    /// Free text.
+    Text,
+    /// Integer (right-aligned in tables).
+    Int,
+    /// Address or size, printed as `0x…`.
+    Hex,
+    /// Boolean.
+    Bool,
+    /// ISO-8601 UTC time.
+    Time,
+}
+
+/// One column of a [`Table`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Column {
+    /// Column name: the header in tables and CSV, the key in JSON.
+    pub name: String,
+    /// Column kind.
+    pub kind: ColumnKind,
+}
+
+impl Column {
+    /// A column named `name` of kind `kind`.
+    pub fn new(name: impl Into<String>, kind: ColumnKind) -> Self {
+        Column {
+            name: name.into(),
+            kind,
+        }
+    }
+}
+
+/// One cell of a [`Table`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cell {
+    /// No value (`-` in tables, empty in CSV, `null` in JSON).
+    Null,
+    /// Text.
+    Text(String),
+    /// Signed integer.
+    Int(i64),
+    /// Unsigned integer.
+    UInt(u64),
+    /// Address or size (`"0x…"` string in JSON).
+    Hex(u64),
+    /// Boolean.
+    Bool(bool),
+    /// ISO-8601 UTC time string.
+    Time(String),
+}
+
+impl Cell {
+    /// The JSON value of the cell (Hex as a `"0x…"` string).
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::Value;
+        match self {
+            Cell::Null => Value::Null,
+            Cell::Text(s) | Cell::Time(s) => Value::String(s.clone()),
+            Cell::Int(v) => Value::from(*v),
+            Cell::UInt(v) => Value::from(*v),
+            Cell::Hex(v) => Value::String(Hex(*v).to_string()),
+            Cell::Bool(b) => Value::Bool(*b),
+        }
+    }
+
+    /// The raw text of the cell as used in CSV (`Null` is empty, text is unescaped).
+    pub fn to_plain(&self) -> String {
+        match self {
+            Cell::Null => String::new(),
+            Cell::Text(s) | Cell::Time(s) => s.clone(),
+            Cell::Int(v) => v.to_string(),
+            Cell::UInt(v) => v.to_string(),
+            Cell::Hex(v) => Hex(*v).to_string(),
+            Cell::Bool(b) => b.to_string(),
+        }
+    }
+}
+
+impl From<&str> for Cell {
+    fn from(v: &str) -> Self {
+        Cell::Text(v.to_owned())
+    }
+}
+
+impl From<String> for Cell {
+    fn from(v: String) -> Self {
+        Cell::Text(v)
+    }
+}
+
+impl From<u64> for Cell {
+    fn from(v: u64) -> Self {
+        Cell::UInt(v)
+    }
+}
+
+impl From<u32> for Cell {
+    fn from(v: u32) -> Self {
+        Cell::UInt(u64::from(v))
+    }
+}
+
+impl From<i64> for Cell {
+    fn from(v: i64) -> Self {
+        Cell::Int(v)
+    }
+}
+
+impl From<bool> for Cell {
+    fn from(v: bool) -> Self {
+        Cell::Bool(v)
+    }
+}
+
+impl From<Hex> for Cell {
+    fn from(v: Hex) -> Self {
+        Cell::Hex(v.0)
+    }
+}
+
+impl<T: Into<Cell>> From<Option<T>> for Cell {
+    fn from(v: Option<T>) -> Self {
+        v.map_or(Cell::Null, Into::into)
+    }
+}
+
+/// A generic tabular result of a plugin.
+///
+/// A flat table has an empty `depths`. A tree (e.g. `pstree`) stores its rows in pre-order with
+/// one depth per row in `depths` (0 = root, a child's depth is its parent's + 1): the table
+/// writer indents the first column, the JSON writer nests children under a `children` key,
+/// and CSV / JSON Lines add a `depth` column. [`tree_order`] computes the pre-order.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Table {
+    /// Title (printed above the table, `title` in JSON).
+    pub title: String,
+    /// Columns.
+    pub columns: Vec<Column>,
+    /// Rows; each should have one cell per column (missing cells are written as null, extra
+    /// cells are ignored).
+    pub rows: Vec<Vec<Cell>>,
+    /// Empty for a flat table; otherwise one depth per row, rows in pre-order.
+    pub depths: Vec<u32>,
+}
+
+impl Table {
+    /// An empty flat table.
+    pub fn new(title: impl Into<String>, columns: Vec<Column>) -> Self {
+        Table {
+            title: title.into(),
+            columns,
+            rows: Vec::new(),
+            depths: Vec::new(),
+        }
+    }
+
+    /// True when the table is a tree (has per-row depths).
+    pub fn is_tree(&self) -> bool {
+        !self.depths.is_empty()
+    }
+
+    /// Appends a row to a flat table.
+    pub fn push(&mut self, row: Vec<Cell>) {
+        self.rows.push(row);
+    }
+
+    /// Appends a row at `depth` (rows must be pushed in pre-order). Once used, every row
+    /// should be pushed this way; rows pushed before get depth 0.
+    pub fn push_at_depth(&mut self, depth: u32, row: Vec<Cell>) {
+        if self.depths.len() < self.rows.len() {
+            self.depths.resize(self.rows.len(), 0);
+        }
+        self.rows.push(row);
+        self.depths.push(depth);
+    }
+
+    /// Depth of row `i`, clamped to [`MAX_TREE_DEPTH`] (0 for flat tables).
+    pub fn depth(&self, i: usize) -> u32 {
+        self.depths.get(i).copied().unwrap_or(0).min(MAX_TREE_DEPTH)
+    }
+
+    /// Cell `col` of `row`, `Null` when missing.
+    pub(crate) fn cell(row: &[Cell], col: usize) -> &Cell {
+        const NULL: Cell = Cell::Null;
+        row.get(col).unwrap_or(&NULL)
+    }
+}
+
+/// Orders nodes `(id, parent_id)` as a forest in pre-order; returns `(index, depth)` pairs
+/// covering every node exactly once.
+///
+/// A node's parent is the first *other* node whose id equals its parent id; nodes without one
+/// are roots. Children follow their input order. Nodes caught in a parent cycle (possible in
+/// corrupt or smeared captures) are emitted starting from the lowest index of the cycle.
+pub fn tree_order(nodes: &[(u64, u64)]) -> Vec<(usize, u32)> {
+    use std::collections::HashMap;
+    let mut first_index: HashMap<u64, usize> = HashMap::with_capacity(nodes.len());
+    for (i, &(id, _)) in nodes.iter().enumerate() {
+        first_index.entry(id).or_insert(i);
+    }
+    let mut children: Vec<Vec<usize>> = vec![Vec::new(); nodes.len()];
+    let mut has_parent = vec![false; nodes.len()];
+    for (i, &(id, parent)) in nodes.iter().enumerate() {
+        let p = first_index.get(&parent).copied().filter(|&p| p != i);
+        // A node whose parent id equals its own id is a root even if another node shares it.
+        if let (Some(p), false) = (p, parent == id) {
+            if let Some(c) = children.get_mut(p) {
+                c.push(i);
+            }
+            if let Some(h) = has_parent.get_mut(i) {
+                *h = true;
+            }
+        }
+    }
+    let mut visited = vec![false; nodes.len()];
+    let mut out = Vec::with_capacity(nodes.len());
+    let mut visit = |root: usize, out: &mut Vec<(usize, u32)>| {
+        let mut stack = vec![(root, 0u32)];
+        while let Some((i, depth)) = stack.pop() {
+            match visited.get_mut(i) {
+                Some(v) if !*v => *v = true,
+                _ => continue,
+            }
+            out.push((i, depth));
+            if let Some(c) = children.get(i) {
+                for &child in c.iter().rev() {
+                    stack.push((child, depth.saturating_add(1)));
+                }
+            }
+        }
+    };
+    for i in 0..nodes.len() {
+        if !has_parent.get(i).copied().unwrap_or(false) {
+            visit(i, &mut out);
+        }
+    }
+    // Whatever is left sits on a cycle (or hangs below one).
+    for i in 0..nodes.len() {
+        visit(i, &mut out);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tree_order_forest() {
+        // 4 System (ppid 0), 100 smss (4), 200 csrss (100), 300 explorer (999 unknown), 201 (100)
+        let nodes = [(4, 0), (100, 4), (200, 100), (300, 999), (201, 100)];
+        assert_eq!(
+            tree_order(&nodes),
+            vec![(0, 0), (1, 1), (2, 2), (4, 2), (3, 0)]
+        );
+    }
+
+    #[test]
+    fn tree_order_cycles_and_self_parent() {
+        // 10 -> 11 -> 10 cycle, 5 is its own parent, 12 under the cycle.
+        let nodes = [(10, 11), (11, 10), (5, 5), (12, 11)];
+        assert_eq!(tree_order(&nodes), vec![(2, 0), (0, 0), (1, 1), (3, 2)]);
+    }
+
+    #[test]
+    fn push_at_depth_pads_earlier_rows() {
+        let mut t = Table::new("t", vec![Column::new("a", ColumnKind::Int)]);
+        t.push(vec![Cell::UInt(1)]);
+        t.push_at_depth(1, vec![Cell::UInt(2)]);
+        assert_eq!(t.depths, vec![0, 1]);
+        assert!(t.is_tree());
+        t.depths[1] = 1000;
+        assert_eq!(t.depth(1), MAX_TREE_DEPTH);
+    }
+}

@@ -1,0 +1,228 @@
+//! Pool scanning: find `_EPROCESS` objects in `Proc` pool blocks anywhere in physical memory.
+//!
+//! The scan works on the capture's physical ranges in parallel chunks (rayon) and yields
+//! results sorted by physical address, so output is deterministic.
+
+use crate::is_kernel_address;
+use crate::layout::Layout;
+use crate::process::{decode, plausible_name, Process};
+use memtriage_dump::PhysicalMemory;
+use memtriage_paging::AddressSpace;
+use rayon::prelude::*;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Bytes scanned per parallel work item.
+const CHUNK: u64 = 16 * 1024 * 1024;
+/// Largest distance between the pool header and the object header (optional headers).
+const MAX_OPTIONAL_HEADERS: u64 = 0x100;
+
+/// A process found by the pool scan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScannedProcess {
+    /// Physical address of the pool header.
+    pub pool_pa: u64,
+    /// The decoded process; `eprocess_pa` is set, `eprocess` (VA) when it could be recovered.
+    pub process: Process,
+}
+
+/// What the scan needs to know about object types.
+#[derive(Debug, Clone, Default)]
+pub struct TypeCheck {
+    /// ObTypeIndexTable resolved: index → type name (builds without a header cookie only).
+    pub names: Option<Vec<Option<String>>>,
+}
+
+fn u64_at(b: &[u8], off: usize) -> Option<u64> {
+    Some(u64::from_le_bytes(b.get(off..off + 8)?.try_into().ok()?))
+}
+
+/// Validate a candidate `_EPROCESS` body read from physical memory.
+fn validate_body(mem: &dyn PhysicalMemory, layout: &Layout, body: &[u8]) -> bool {
+    if let Some(t) = layout.ep_dispatcher_type {
+        if t.get(body) != Some(3) {
+            return false;
+        }
+    }
+    let Some(dtb) = layout.ep_dtb.get(body) else {
+        return false;
+    };
+    if dtb == 0 || dtb & 0xFFF != 0 || !mem.contains(dtb) {
+        return false;
+    }
+    let Some(pid) = layout.ep_pid.get(body) else {
+        return false;
+    };
+    if pid % 4 != 0 || pid > 0x100_0000 {
+        return false;
+    }
+    let off = layout.ep_name.offset as usize;
+    let Some(name) = body.get(off..off + 15) else {
+        return false;
+    };
+    if !plausible_name(name) {
+        return false;
+    }
+    let links = layout.ep_links as usize;
+    match (u64_at(body, links), u64_at(body, links + 8)) {
+        (Some(f), Some(b)) => is_kernel_address(f) && is_kernel_address(b),
+        _ => false,
+    }
+}
+
+/// Recover the `_EPROCESS` virtual address through the thread list head: the first thread's
+/// (or, with no threads, the head's own) back link points at `eprocess + ThreadListHead`.
+fn recover_va(space: &AddressSpace, layout: &Layout, body: &[u8], body_pa: u64) -> Option<u64> {
+    let off = layout.ep_thread_list_head;
+    let flink = u64_at(body, off as usize)?;
+    if !is_kernel_address(flink) {
+        return None;
+    }
+    let candidates = [
+        flink.checked_sub(off)?,
+        space.read_list_entry(flink).ok()?.blink.checked_sub(off)?,
+    ];
+    candidates
+        .into_iter()
+        .find(|va| space.translate(*va).ok().map(|t| t.pa) == Some(body_pa))
+}
+
+fn scan_chunk(
+    mem: &dyn PhysicalMemory,
+    space: &AddressSpace,
+    layout: &Layout,
+    types: &TypeCheck,
+    start: u64,
+    data: &[u8],
+    out: &mut Vec<ScannedProcess>,
+) {
+    let finder = memchr::memmem::Finder::new(b"Pro");
+    let esize = layout.eprocess_size as usize;
+    let mut body = vec![0u8; esize];
+    for hit in finder.find_iter(data) {
+        // The tag is at +4 of a 16-byte aligned pool header.
+        let tag_pa = start + hit as u64;
+        if tag_pa % 16 != 4 {
+            continue;
+        }
+        match data.get(hit + 3) {
+            Some(b'c') | Some(0xE3) => {}
+            _ => continue,
+        }
+        let pool_pa = tag_pa - 4;
+        let mut hdr = [0u8; 16];
+        if mem.read_phys(pool_pa, &mut hdr).is_err() {
+            continue;
+        }
+        let block =
+            u64::from((u32::from_le_bytes([hdr[0], hdr[1], hdr[2], hdr[3]]) >> 16) & 0xFF) * 16;
+        let limit = if block > 0 { block } else { 0x1000 };
+        let mut k = 16u64;
+        while k <= MAX_OPTIONAL_HEADERS + 16
+            && k + layout.oh_body < limit.max(layout.oh_body + 16 + MAX_OPTIONAL_HEADERS)
+        {
+            let oh_pa = pool_pa + k;
+            let body_pa = oh_pa + layout.oh_body;
+            k += 16;
+            if mem.read_phys(body_pa, &mut body).is_err() {
+                continue;
+            }
+            if !validate_body(mem, layout, &body) {
+                continue;
+            }
+            if let Some(names) = &types.names {
+                let mut oh = [0u8; 0x30];
+                if mem.read_phys(oh_pa, &mut oh).is_err() {
+                    continue;
+                }
+                let idx = layout.oh_type_index.get(&oh).unwrap_or(0) as usize;
+                if names.get(idx).and_then(|n| n.as_deref()) != Some("Process") {
+                    continue;
+                }
+            }
+            let va = recover_va(space, layout, &body, body_pa).unwrap_or(0);
+            if let Some(mut p) = decode(&body, layout, Some(space), va) {
+                p.eprocess_pa = Some(body_pa);
+                out.push(ScannedProcess {
+                    pool_pa,
+                    process: p,
+                });
+                break;
+            }
+        }
+    }
+}
+
+/// Resolve ObTypeIndexTable to type names, on builds that store the plain index.
+pub fn type_names(
+    space: &AddressSpace,
+    layout: &Layout,
+    table: u64,
+) -> Option<Vec<Option<String>>> {
+    let name_off = layout.object_type_name?;
+    let mut names = Vec::new();
+    for i in 0..64u64 {
+        let ptr = space.read_ptr(table + i * 8).unwrap_or(0);
+        let name = if is_kernel_address(ptr) {
+            space.read_unicode_string(ptr + name_off, 256).ok()
+        } else {
+            None
+        };
+        names.push(name);
+    }
+    names
+        .iter()
+        .any(|n| n.as_deref() == Some("Process"))
+        .then_some(names)
+}
+
+/// Scan all of physical memory for processes. `progress` counts scanned bytes.
+pub fn scan_processes(
+    space: &AddressSpace,
+    layout: &Layout,
+    types: &TypeCheck,
+    progress: Option<&AtomicU64>,
+) -> Vec<ScannedProcess> {
+    let mem = space.memory().as_ref();
+    let mut chunks = Vec::new();
+    for r in mem.ranges() {
+        let mut s = r.start;
+        while s < r.end() {
+            let e = (s + CHUNK).min(r.end());
+            chunks.push((s, e));
+            s = e;
+        }
+    }
+    let mut results: Vec<ScannedProcess> = chunks
+        .par_iter()
+        .flat_map_iter(|&(s, e)| {
+            let mut out = Vec::new();
+            let len = (e - s) as usize;
+            match mem.slice(s, len) {
+                Some(data) => scan_chunk(mem, space, layout, types, s, data, &mut out),
+                None => {
+                    let mut buf = vec![0u8; len];
+                    if mem.read_phys(s, &mut buf).is_ok() {
+                        scan_chunk(mem, space, layout, types, s, &buf, &mut out);
+                    } else {
+                        // Page by page, skipping what is missing.
+                        let mut pa = s;
+                        while pa < e {
+                            let n = (0x1000 - (pa & 0xFFF)).min(e - pa) as usize;
+                            if mem.read_phys(pa, &mut buf[..n]).is_ok() {
+                                scan_chunk(mem, space, layout, types, pa, &buf[..n], &mut out);
+                            }
+                            pa += n as u64;
+                        }
+                    }
+                }
+            }
+            if let Some(p) = progress {
+                p.fetch_add(e - s, Ordering::Relaxed);
+            }
+            out
+        })
+        .collect();
+    results.sort_by_key(|r| r.pool_pa);
+    results.dedup_by_key(|r| r.process.eprocess_pa);
+    results
+}

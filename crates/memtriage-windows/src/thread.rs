@@ -1,0 +1,120 @@
+//! Threads: each process's `_ETHREAD` list and the TEB's stack range.
+
+use crate::layout::Layout;
+use crate::process::Process;
+use crate::{is_kernel_address, is_user_address, MAX_LIST_ENTRIES};
+use memtriage_paging::AddressSpace;
+use serde::Serialize;
+use std::collections::HashSet;
+
+/// One thread.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Thread {
+    /// Virtual address of the `_ETHREAD`.
+    pub ethread: u64,
+    /// Cid.UniqueThread.
+    pub tid: u64,
+    /// Cid.UniqueProcess.
+    pub pid: u64,
+    /// Win32StartAddress (or StartAddress where absent).
+    pub start_address: u64,
+    /// Tcb.Teb (user VA).
+    pub teb: u64,
+    /// CreateTime (FILETIME).
+    pub create_time: u64,
+    /// NT_TIB.StackBase from the TEB (64-bit).
+    pub stack_base: Option<u64>,
+    /// NT_TIB.StackLimit from the TEB (64-bit).
+    pub stack_limit: Option<u64>,
+    /// 32-bit TEB stack base/limit for WoW64 threads (TEB32 follows the 64-bit TEB at +0x2000).
+    pub stack32: Option<(u64, u64)>,
+}
+
+/// Threads of a process, with warnings for a list that breaks off.
+pub fn threads(
+    kspace: &AddressSpace,
+    pspace: &AddressSpace,
+    layout: &Layout,
+    process: &Process,
+) -> (Vec<Thread>, Vec<String>) {
+    let mut out = Vec::new();
+    let mut warnings = Vec::new();
+    if process.eprocess == 0 {
+        return (out, warnings);
+    }
+    let head = process.eprocess + layout.ep_thread_list_head;
+    let mut seen = HashSet::new();
+    let mut link = match kspace.read_list_entry(head) {
+        Ok(le) => le.flink,
+        Err(e) => {
+            warnings.push(format!(
+                "pid {}: thread list head {head:#x} unreadable: {e}",
+                process.pid
+            ));
+            return (out, warnings);
+        }
+    };
+    while link != head {
+        if !is_kernel_address(link) || !seen.insert(link) || seen.len() > MAX_LIST_ENTRIES {
+            warnings.push(format!(
+                "pid {}: thread list broken at {link:#x}",
+                process.pid
+            ));
+            break;
+        }
+        let et = link - layout.et_list_entry;
+        let rd = |l: &crate::layout::Loc| l.read(kspace, et);
+        let (Some(tid), Some(pid), Some(teb)) =
+            (rd(&layout.et_tid), rd(&layout.et_pid), rd(&layout.et_teb))
+        else {
+            warnings.push(format!("pid {}: _ETHREAD {et:#x} unreadable", process.pid));
+            break;
+        };
+        let start_address = layout
+            .et_win32_start
+            .and_then(|l| rd(&l))
+            .filter(|v| *v != 0)
+            .or_else(|| layout.et_start.and_then(|l| rd(&l)))
+            .unwrap_or(0);
+        let create_time = layout.et_create_time.and_then(|l| rd(&l)).unwrap_or(0);
+        let (stack_base, stack_limit) = if is_user_address(teb) {
+            (
+                pspace.read_u64(teb + 8).ok(),
+                pspace.read_u64(teb + 0x10).ok(),
+            )
+        } else {
+            (None, None)
+        };
+        let stack32 = if process.wow64() && is_user_address(teb) {
+            let t32 = teb + 0x2000;
+            match (pspace.read_u32(t32 + 4), pspace.read_u32(t32 + 8)) {
+                (Ok(b), Ok(l)) if b != 0 => Some((u64::from(b), u64::from(l))),
+                _ => None,
+            }
+        } else {
+            None
+        };
+        out.push(Thread {
+            ethread: et,
+            tid,
+            pid,
+            start_address,
+            teb,
+            create_time,
+            stack_base,
+            stack_limit,
+            stack32,
+        });
+        link = match kspace.read_list_entry(link) {
+            Ok(le) => le.flink,
+            Err(e) => {
+                warnings.push(format!(
+                    "pid {}: thread link {link:#x} unreadable: {e}",
+                    process.pid
+                ));
+                break;
+            }
+        };
+    }
+    (out, warnings)
+}
