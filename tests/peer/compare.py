@@ -177,8 +177,11 @@ def load_json(path: Path) -> Tuple[Optional[List[Dict[str, Any]]], Optional[str]
         return None, f"{path.name} is empty; stderr: {' | '.join(tail)}"
     try:
         data = json.loads(text)
-    except json.JSONDecodeError as e:
-        return None, f"{path.name}: bad JSON ({e})"
+    except json.JSONDecodeError:
+        first = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
+        err = path.with_suffix(".stderr")
+        tail = err.read_text().strip().splitlines()[-1:] if err.exists() else []
+        return None, f"{path.name}: no JSON; Volatility said: {first} {' '.join(tail)}".strip()
     return flatten(data), None
 
 
@@ -276,20 +279,22 @@ def check_psscan(rows, truth: Truth) -> Tuple[Check, Dict[int, Any]]:
 
 def check_hidden(pslist_seen, psscan_seen, truth: Truth) -> Check:
     c = Check("hidden process (psscan - pslist)")
+    if pslist_seen is None or psscan_seen is None:
+        c.error("needs both pslist and psscan output")
+        return c
     for p in truth.procs:
         if not p.get("hidden"):
             continue
-        in_scan = p["pid"] in (psscan_seen or {})
-        in_list = p["pid"] in (pslist_seen or {})
+        in_scan = p["pid"] in psscan_seen
+        in_list = p["pid"] in pslist_seen
         if in_scan and not in_list:
             c.ok()
         else:
             c.bad(f"hidden pid {p['pid']} ({p['name']}): psscan={in_scan} pslist={in_list}")
-    if pslist_seen is not None and psscan_seen is not None:
-        for pid in set(psscan_seen) - set(pslist_seen):
-            p = truth.by_pid.get(pid)
-            if p is None or not (p.get("hidden") or p.get("exited")):
-                c.bad(f"pid {pid} found only by psscan but the truth does not call it hidden/exited")
+    for pid in set(psscan_seen) - set(pslist_seen):
+        p = truth.by_pid.get(pid)
+        if p is None or not (p.get("hidden") or p.get("exited")):
+            c.bad(f"pid {pid} found only by psscan but the truth does not call it hidden/exited")
     return c
 
 
@@ -335,6 +340,49 @@ def check_vads(rows, truth: Truth) -> Check:
     hidden = [p for p in truth.procs if not p.get("in_active_list") and p.get("regions")]
     for p in hidden:
         c.rules.add("lists_active_only")
+    return c
+
+
+KERNEL_METHODS = {
+    "searching layer module list structure": "kdbg/module-list",
+    "testing fixed base address": "fixed mapping",
+    "optimized scan virtual layer": "virtual scan",
+    "slow scan virtual layer": "slow virtual scan",
+}
+
+
+def check_kernel(stderr_path: Path, truth: Truth) -> Check:
+    """DTB and kernel base as Volatility chose them (from `vol -vv windows.pslist` stderr)."""
+    c = Check("kernel discovery (DTB, base)")
+    if not stderr_path.exists():
+        c.error(f"{stderr_path} missing")
+        return c
+    dtb = kvo = None
+    method = "low stub"
+    for line in stderr_path.read_text(errors="replace").replace("\r", "\n").splitlines():
+        if "DTB was found at:" in line:
+            dtb = int(line.rsplit(":", 1)[1].strip(), 16)
+        elif "Setting kernel_virtual_offset to" in line:
+            kvo = int(line.rsplit(" ", 1)[1].strip(), 16)
+        elif "Kernel base determination - " in line and kvo is None:
+            tail = line.split("Kernel base determination - ", 1)[1].strip()
+            method = KERNEL_METHODS.get(tail, tail)
+    sysinfo = truth.doc.get("system", {})
+    want_dtb = h(sysinfo.get("dtb"))
+    want_base = h(sysinfo.get("kernel_base"))
+    if dtb is None:
+        c.bad("no 'DTB was found' line: Volatility found no DTB")
+    elif dtb == want_dtb:
+        c.ok()
+    else:
+        c.bad(f"DTB {fmt(dtb)} != truth {fmt(want_dtb)}")
+    if kvo is None:
+        c.bad("no kernel_virtual_offset set: Volatility found no kernel")
+    elif want_base is not None and kvo == want_base & MASK48:
+        c.ok("va48")
+        c.details.append(f"note: kernel base {fmt(kvo)} found by the {method} method")
+    else:
+        c.bad(f"kernel base {fmt(kvo)} != truth {fmt(want_base)} (method: {method})")
     return c
 
 
@@ -438,7 +486,10 @@ def check_malfind(rows, truth: Truth) -> Check:
     c = Check("malfind hits")
     got = {(r.get("PID"), h(r.get("Start VPN"))): r for r in rows}
     expected = vol_malfind_expected(truth)
-    anomaly_addrs = {(a["pid"], h(a["address"])): a["kind"] for a in truth.anomalies}
+    anomaly_addrs: Dict[Tuple[int, int], str] = {}
+    for a in truth.anomalies:
+        key = (a["pid"], h(a["address"]))
+        anomaly_addrs[key] = "+".join(filter(None, [anomaly_addrs.get(key), a["kind"]]))
     decoy_addrs = {(d["pid"], h(d["address"])): d["kind"] for d in truth.decoys}
     for key, reg in expected.items():
         if key in got:
@@ -568,7 +619,7 @@ def run_format(vol_dir: Path, truth: Truth) -> List[Check]:
             return c
         return fn(data[key], truth)
 
-    checks: List[Check] = []
+    checks: List[Check] = [check_kernel(vol_dir / "windows.pslist.stderr", truth)]
     pslist_seen = psscan_seen = None
     if data["pslist"] is not None:
         c, pslist_seen = check_pslist(data["pslist"], truth)
@@ -582,10 +633,7 @@ def run_format(vol_dir: Path, truth: Truth) -> List[Check]:
         c = Check("processes (psscan)")
         c.error(errs["psscan"])
     checks.append(c)
-    c = check_hidden(pslist_seen, psscan_seen, truth)
-    if pslist_seen is None or psscan_seen is None:
-        c.error("needs pslist and psscan")
-    checks.append(c)
+    checks.append(check_hidden(pslist_seen, psscan_seen, truth))
     checks.append(guarded("VADs (vadinfo)", "vadinfo", check_vads))
     checks.append(guarded("modules (dlllist)", "dlllist", check_dlllist))
     checks.append(guarded("ldrmodules flags", "ldrmodules", check_ldrmodules))

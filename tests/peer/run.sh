@@ -88,7 +88,11 @@ for fmt in "${fmts[@]}"; do
     for plugin in $PLUGINS; do
         s0=$EPOCHREALTIME
         set +e
-        "$VOL" -q --offline --cache-path "$CACHE" -s "$SYMDIR" -r json -f "$img" "$plugin" \
+        # pslist runs with -vv so that its stderr records the DTB and kernel base Volatility chose
+        # (compare.py checks them against the truth).
+        verbose=()
+        [[ "$plugin" == windows.pslist ]] && verbose=(-vv)
+        "$VOL" -q "${verbose[@]}" --offline --cache-path "$CACHE" -s "$SYMDIR" -r json -f "$img" "$plugin" \
             >"$dest/$plugin.json" 2>"$dest/$plugin.stderr"
         rc=$?
         set -e

@@ -69,7 +69,7 @@ pub(crate) fn open(map: Mapped) -> Result<Capture, OpenError> {
     let table_end = phnum
         .checked_mul(PHDR_SIZE)
         .and_then(|n| n.checked_add(phoff));
-    if table_end.is_none_or(|e| e > file_len) {
+    if !matches!(table_end, Some(e) if e <= file_len) {
         return Err(map.malformed(format!(
             "ELF program header table ({phnum} entries at {phoff:#x}) extends past the end of \
              the file ({file_len} bytes)"

@@ -178,7 +178,7 @@ fn bitmap_dump_rank_index_on_many_pages() {
             x = x
                 .wrapping_mul(6364136223846793005)
                 .wrapping_add(1442695040888963407);
-            (x >> 33) % 7 == 0
+            (x >> 33) % 7 == 3
         })
         .collect();
     write_bitmap(&p, 6, bits, &present, b"FDMP");

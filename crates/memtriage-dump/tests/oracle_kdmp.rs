@@ -57,7 +57,7 @@ fn bitmap_dumps_agree_with_kdmp_parser() {
             x = x
                 .wrapping_mul(6364136223846793005)
                 .wrapping_add(1442695040888963407);
-            (x >> 40) % 3 == 0
+            (x >> 40) % 3 == 1
         })
         .collect();
     for (ty, sig) in [(5, b"SDMP"), (6, b"FDMP")] {

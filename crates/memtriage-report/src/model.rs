@@ -463,6 +463,13 @@ fn json_error(path: &Path, e: &serde_json::Error) -> ReportError {
         path: path.to_path_buf(),
         line: e.line(),
         column: e.column(),
-        message: e.to_string(),
+        message: without_location(e),
     }
+}
+
+/// serde_json's message without its trailing " at line L column C" (the error has them).
+fn without_location(e: &serde_json::Error) -> String {
+    let full = e.to_string();
+    let suffix = format!(" at line {} column {}", e.line(), e.column());
+    full.strip_suffix(&suffix).unwrap_or(&full).to_owned()
 }

@@ -5,8 +5,10 @@ use serde::{Deserialize, Serialize};
 use crate::hex::Hex;
 
 /// Deepest nesting level writers honour; deeper rows are shown at this depth. Keeps nested JSON
-/// and indentation bounded when a capture holds a pathological parent chain.
-pub const MAX_TREE_DEPTH: u32 = 64;
+/// and indentation bounded when a capture holds a pathological parent chain: a tree JSON
+/// document then nests at most 2 × 32 + 3 levels, under the 128-level limit of common JSON
+/// parsers (serde_json, Python's json with default recursion is far above).
+pub const MAX_TREE_DEPTH: u32 = 32;
 
 /// Kind of a column, which decides formatting and alignment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -26,6 +26,9 @@ pub fn expected(pa: u64, len: usize) -> Vec<u8> {
     (0..len as u64).map(|i| pattern_byte(pa + i)).collect()
 }
 
+/// PhysicalMemoryBlock: NumberOfRuns, NumberOfPages, runs (BasePage, PageCount).
+pub type RunBlock = (u32, u64, Vec<(u64, u64)>);
+
 /// Fields of a synthetic DUMP_HEADER64.
 pub struct Header {
     pub dump_type: u32,
@@ -38,7 +41,7 @@ pub struct Header {
     pub bugcheck: u32,
     pub params: [u64; 4],
     /// NumberOfRuns, NumberOfPages, runs; `None` leaves the "PAGE" fill.
-    pub runs: Option<(u32, u64, Vec<(u64, u64)>)>,
+    pub runs: Option<RunBlock>,
 }
 
 impl Header {
