@@ -386,6 +386,42 @@ def check_kernel(stderr_path: Path, truth: Truth) -> Check:
     return c
 
 
+def check_kernel_modules(rows, truth: Truth) -> Check:
+    """windows.modules (PsLoadedModuleList) against the truth's kernel_modules, in order."""
+    c = Check("kernel modules (modules)")
+    want = truth.doc.get("kernel_modules", [])
+    got = {}
+    for r in rows:
+        got[h(r.get("Base"))] = r
+    seen = set()
+    for m in want:
+        base = h(m["base"])
+        r = got.get(base)
+        conv = None
+        if r is None:
+            r = got.get(base & MASK48)
+            conv = "va48"
+        if r is None:
+            c.bad(f"kernel module {m['name']} at {m['base']} not reported")
+            continue
+        seen.add(h(r.get("Base")))
+        problems = []
+        if h(r.get("Size")) != h(m["size"]):
+            problems.append(f"size {fmt(h(r.get('Size')))} != truth {m['size']}")
+        if r.get("Name") != m["name"]:
+            problems.append(f"name {r.get('Name')!r} != truth {m['name']!r}")
+        if r.get("Path") != m["path"]:
+            problems.append(f"path {r.get('Path')!r} != truth {m['path']!r}")
+        if problems:
+            c.bad(f"kernel module {m['name']}: " + "; ".join(problems))
+        else:
+            c.ok(conv)
+    for base, r in got.items():
+        if base not in seen:
+            c.bad(f"kernel module {r.get('Name')} at {fmt(base)} reported, not in truth")
+    return c
+
+
 def check_dlllist(rows, truth: Truth) -> Check:
     c = Check("modules (dlllist)")
     got = {}
@@ -600,6 +636,7 @@ PLUGIN_FILES = {
     "dlllist": "windows.dlllist.json",
     "ldrmodules": "windows.malware.ldrmodules.json",
     "malfind": "windows.malware.malfind.json",
+    "modules": "windows.modules.json",
 }
 
 
@@ -638,6 +675,8 @@ def run_format(vol_dir: Path, truth: Truth) -> List[Check]:
     checks.append(guarded("modules (dlllist)", "dlllist", check_dlllist))
     checks.append(guarded("ldrmodules flags", "ldrmodules", check_ldrmodules))
     checks.append(guarded("malfind hits", "malfind", check_malfind))
+    if (vol_dir / PLUGIN_FILES["modules"]).exists():
+        checks.append(guarded("kernel modules (modules)", "modules", check_kernel_modules))
     return checks
 
 

@@ -10,8 +10,9 @@
 #   MEMTRIAGE_FIXTURES   prebuilt memtriage-fixtures binary (default: cargo run --release)
 #   MEMTRIAGE_SHARED     the shared data folder holding isf/ (default: <repo>/../shared)
 #   MEMTRIAGE_REPORT     optional memtriage JSON report passed to compare.py --memtriage
-#   PEER_PLUGINS         space-separated plugin list (default: the six below)
+#   PEER_PLUGINS         space-separated plugin list (default: the seven below)
 #   PEER_VENV            venv location (default tests/peer/.venv)
+#   PEER_FIXTURE_ARGS    extra generator arguments, e.g. "--no-low-stub" (word-split)
 set -euo pipefail
 
 VOL_VERSION="2.28.2"
@@ -24,7 +25,7 @@ OUTDIR="${3:-$REPO/target/peer/w$BUILD}"
 SEED="${SEED:-1}"
 SHARED="${MEMTRIAGE_SHARED:-$REPO/../shared}"
 VENV="${PEER_VENV:-$HERE/.venv}"
-PLUGINS="${PEER_PLUGINS:-windows.pslist windows.psscan windows.vadinfo windows.dlllist windows.malware.ldrmodules windows.malware.malfind}"
+PLUGINS="${PEER_PLUGINS:-windows.pslist windows.psscan windows.vadinfo windows.dlllist windows.malware.ldrmodules windows.malware.malfind windows.modules}"
 NAME="w$BUILD-s$SEED"
 
 log() { printf '[peer] %s\n' "$*" >&2; }
@@ -48,7 +49,8 @@ else
 fi
 log "generating $NAME ($FORMATS)"
 t0=$EPOCHREALTIME
-"${GEN[@]}" --build "$BUILD" --seed "$SEED" --out "$OUTDIR" --formats "$FORMATS" >&2
+# shellcheck disable=SC2086 # PEER_FIXTURE_ARGS is a word list on purpose
+"${GEN[@]}" --build "$BUILD" --seed "$SEED" --out "$OUTDIR" --formats "$FORMATS" ${PEER_FIXTURE_ARGS:-} >&2
 t1=$EPOCHREALTIME
 log "generated in $(elapsed "$t0" "$t1") s"
 TRUTH="$OUTDIR/$NAME.truth.json"

@@ -51,6 +51,10 @@ TRUTH = {
             "in_active_list": False, "hidden": True, "exited": False, "regions": [], "modules": [],
         },
     ],
+    "kernel_modules": [
+        {"base": "0xfffff8038ae00000", "size": "0xcff000", "name": "ntoskrnl.exe",
+         "path": "\\SystemRoot\\system32\\ntoskrnl.exe"},
+    ],
     "anomalies": [{"kind": "rwx_private", "pid": 1804, "address": "0x10000"}],
     "decoys": [{"kind": "rw_mz", "pid": 1804, "address": "0x30000"}],
 }
@@ -93,6 +97,10 @@ def vol_output():
              "MappedPath": "\\Windows\\System32\\ntdll.dll", "__children": []},
             {"Pid": 1804, "Base": 0x30000, "InLoad": False, "InInit": False, "InMem": False,
              "MappedPath": None, "__children": []},
+        ],
+        "windows.modules.json": [
+            {"Base": 0xF8038AE00000, "Size": 0xCFF000, "Name": "ntoskrnl.exe",
+             "Path": "\\SystemRoot\\system32\\ntoskrnl.exe", "__children": []}
         ],
         "windows.malware.malfind.json": [
             {"PID": 1804, "Start VPN": 0x10000, "Protection": "PAGE_EXECUTE_READWRITE",
@@ -142,6 +150,15 @@ class CompareTest(unittest.TestCase):
         rc, text, s = self.run_compare(vol_output(), stderr="")
         self.assertEqual(rc, 1)
         self.assertEqual(self.counts(s, "kernel discovery (DTB, base)"), (0, 0, 2))
+
+    def test_kernel_modules(self):
+        _, _, s = self.run_compare(vol_output())
+        self.assertEqual(self.counts(s, "kernel modules (modules)"), (1, 0, 0))
+        vol = vol_output()
+        vol["windows.modules.json"][0]["Size"] = 0x1000
+        rc, text, s = self.run_compare(vol)
+        self.assertEqual(rc, 1)
+        self.assertIn("size 0x1000 != truth 0xcff000", text)
 
     def test_wrong_ppid_fails(self):
         vol = vol_output()

@@ -317,24 +317,6 @@ pub fn image_identity(d: &ProcessDetail) -> Vec<Finding> {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn paths_normalise_across_volume_forms() {
-        let k = normalize_path("\\Device\\HarddiskVolume3\\Windows\\System32\\svchost.exe");
-        assert_eq!(k, "\\windows\\system32\\svchost.exe");
-        assert_eq!(normalize_path("C:\\Windows\\System32\\SVCHOST.EXE"), k);
-        assert_eq!(normalize_path("\\SystemRoot\\System32\\svchost.exe"), k);
-        assert_eq!(
-            normalize_path("\\??\\C:\\Windows\\System32\\svchost.exe"),
-            k
-        );
-        assert_ne!(normalize_path("C:\\Users\\Public\\evil.exe"), k);
-    }
-}
-
 /// `hidden_process` for a process found by the pool scan and absent from the active list.
 pub fn hidden_process_finding(p: &memtriage_windows::process::Process) -> Finding {
     let mut f = Finding::new(
@@ -356,4 +338,22 @@ pub fn hidden_process_finding(p: &memtriage_windows::process::Process) -> Findin
         f = f.with_address(p.eprocess);
     }
     f
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_normalise_across_volume_forms() {
+        let k = normalize_path("\\Device\\HarddiskVolume3\\Windows\\System32\\svchost.exe");
+        assert_eq!(k, "\\windows\\system32\\svchost.exe");
+        assert_eq!(normalize_path("C:\\Windows\\System32\\SVCHOST.EXE"), k);
+        assert_eq!(normalize_path("\\SystemRoot\\System32\\svchost.exe"), k);
+        assert_eq!(
+            normalize_path("\\??\\C:\\Windows\\System32\\svchost.exe"),
+            k
+        );
+        assert_ne!(normalize_path("C:\\Users\\Public\\evil.exe"), k);
+    }
 }

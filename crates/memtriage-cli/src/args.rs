@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 /// Parse `0x…` hex or decimal.
 pub fn parse_u64(s: &str) -> Result<u64, String> {
-    let t = s.trim().replace('_', "").replace('`', "");
+    let t = s.trim().replace(['_', '`'], "");
     let r = match t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
         Some(h) => u64::from_str_radix(h, 16),
         None => t.parse::<u64>(),
@@ -16,7 +16,7 @@ pub fn parse_u64(s: &str) -> Result<u64, String> {
 
 /// Parse a hex address (with or without `0x`; a decimal needs no prefix only if it has no hex letters).
 pub fn parse_address(s: &str) -> Result<u64, String> {
-    let t = s.trim().replace('`', "").replace('_', "");
+    let t = s.trim().replace(['`', '_'], "");
     let h = t
         .strip_prefix("0x")
         .or_else(|| t.strip_prefix("0X"))

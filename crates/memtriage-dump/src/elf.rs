@@ -1,5 +1,6 @@
 //! ELF64 little-endian cores (QEMU `dump-guest-memory`, VirtualBox `dumpvmcore`): PT_LOAD
-//! segments give physical memory (`p_paddr`), a "QEMU" note gives the first CPU's control
+//! segments give physical memory (`p_paddr`); a "QEMU" note (QEMUCPUState) or a VirtualBox
+//! "VBCPU" note (DBGFCORECPU, format versions 0x10004..=0x10006) gives the first CPU's control
 //! registers.
 
 use crate::bytes::{u16_at, u32_at, u64_at};
@@ -104,7 +105,7 @@ pub(crate) fn open(map: Mapped) -> Result<Capture, OpenError> {
             PT_NOTE if meta.elf_cpu.is_none() => {
                 let end = p_offset.saturating_add(p_filesz).min(file_len);
                 if let Some(notes) = d.get(p_offset as usize..end as usize) {
-                    meta.elf_cpu = first_qemu_cpu(notes);
+                    meta.elf_cpu = parse_notes(notes, &mut meta.warnings);
                 }
             }
             _ => {}
@@ -129,8 +130,19 @@ pub(crate) fn open(map: Mapped) -> Result<Capture, OpenError> {
     )))
 }
 
-/// CR0/CR3/CR4 from the first "QEMU" note (QEMUCPUState) in a PT_NOTE segment.
-fn first_qemu_cpu(notes: &[u8]) -> Option<ElfCpuState> {
+/// VirtualBox "VBCORE" descriptor magic (DBGFCORE_MAGIC).
+const VBCORE_MAGIC: u32 = 0xc01a_c0de;
+/// VirtualBox core format versions whose "VBCPU" note is a DBGFCORECPU with the layout
+/// checked against VirtualBox's dbgfcorefmt.h (0x10006) and REVEN's reader (0x10004/5):
+/// 18 general registers, 6 × 24-byte DBGFCORESEL, then cr0, cr2, cr3, cr4.
+const VBCORE_VERSIONS: std::ops::RangeInclusive<u32> = 0x0001_0004..=0x0001_0006;
+/// Offset of cr0 in DBGFCORECPU.
+const VBCPU_CR0: usize = 18 * 8 + 6 * 24;
+
+/// CPU state from the notes of a PT_NOTE segment: the first "QEMU" note (QEMUCPUState), or
+/// the first "VBCPU" note of a VirtualBox core whose "VBCORE" version has a known layout.
+fn parse_notes(notes: &[u8], warnings: &mut Vec<String>) -> Option<ElfCpuState> {
+    let mut vbox_version: Option<u32> = None;
     let mut o = 0usize;
     while o + 12 <= notes.len() {
         let namesz = u32_at(notes, o)? as usize;
@@ -140,12 +152,35 @@ fn first_qemu_cpu(notes: &[u8]) -> Option<ElfCpuState> {
         let next = desc_start.checked_add(descsz.checked_next_multiple_of(4)?)?;
         let name = notes.get(name_start..name_start.checked_add(namesz)?)?;
         let desc = notes.get(desc_start..desc_start.checked_add(descsz)?)?;
-        if name.strip_suffix(b"\0").unwrap_or(name) == b"QEMU" {
+        let name = name.strip_suffix(b"\0").unwrap_or(name);
+        if name == b"QEMU" {
             return Some(ElfCpuState {
                 cr0: u64_at(desc, QEMU_CR0)?,
                 cr3: u64_at(desc, QEMU_CR0 + 3 * 8)?,
                 cr4: u64_at(desc, QEMU_CR0 + 4 * 8)?,
             });
+        }
+        if name == b"VBCORE" && u32_at(desc, 0) == Some(VBCORE_MAGIC) {
+            vbox_version = u32_at(desc, 4);
+        }
+        if name == b"VBCPU" {
+            match vbox_version {
+                Some(v) if VBCORE_VERSIONS.contains(&v) => {
+                    return Some(ElfCpuState {
+                        cr0: u64_at(desc, VBCPU_CR0)?,
+                        cr3: u64_at(desc, VBCPU_CR0 + 2 * 8)?,
+                        cr4: u64_at(desc, VBCPU_CR0 + 3 * 8)?,
+                    });
+                }
+                v => {
+                    warnings.push(format!(
+                        "VirtualBox core format version {}: its VBCPU layout is not one this \
+                         reader has verified (0x10004..=0x10006); no CPU state read",
+                        v.map_or("unknown".to_string(), |v| format!("{v:#x}"))
+                    ));
+                    return None;
+                }
+            }
         }
         o = next;
     }

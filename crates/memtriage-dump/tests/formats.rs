@@ -368,3 +368,88 @@ fn open_raw_ignores_the_magic() {
     assert_eq!(read(&*m, 0, 8).unwrap(), b"PAGEDU64");
     assert_eq!(read(&*m, 0x2000, 8).unwrap(), expected(0x1000, 8));
 }
+
+#[test]
+fn elf_core_from_virtualbox() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("vbox.core");
+    let loads = [
+        Load {
+            paddr: 0,
+            filesz: 0xa0000,
+            memsz: 0xa0000,
+        },
+        // An MMIO range: described, not stored.
+        Load {
+            paddr: 0xa0000,
+            filesz: 0,
+            memsz: 0x20000,
+        },
+        Load {
+            paddr: 0x100000,
+            filesz: 0x3000,
+            memsz: 0x3000,
+        },
+    ];
+    write_elf_with_notes(
+        &p,
+        &loads,
+        &vbox_notes((0x8001_0031, 0x1ad000, 0x370678), 0x10006),
+    );
+    let m = open(&p).unwrap();
+    let cpu = m.metadata().elf_cpu.clone().expect("VBCPU note");
+    assert_eq!(
+        (cpu.cr0, cpu.cr3, cpu.cr4),
+        (0x8001_0031, 0x1ad000, 0x370678)
+    );
+    assert_eq!(m.ranges(), &[r(0, 0xa0000), r(0x100000, 0x3000)]);
+    assert!(m.metadata().warnings.join("\n").contains("0xa0000-0xc0000"));
+    assert_eq!(read(&*m, 0x101ff8, 16).unwrap(), expected(0x101ff8, 16));
+    assert_eq!(
+        read(&*m, 0x9fff8, 16),
+        Err(PhysError::NotInDump { pa: 0xa0000 })
+    );
+
+    // An older core format (CPUMCTX in the note): no CPU state, a warning, memory still read.
+    write_elf_with_notes(&p, &loads, &vbox_notes((1, 2, 3), 0x10000));
+    let m = open(&p).unwrap();
+    assert!(m.metadata().elf_cpu.is_none());
+    assert!(m.metadata().warnings.join("\n").contains("0x10000"));
+    assert_eq!(read(&*m, 0x1000, 8).unwrap(), expected(0x1000, 8));
+}
+
+/// e_phnum = PN_XNUM (0xFFFF): the real count is sh_info of section header 0, as QEMU writes
+/// it for guests with many memory ranges.
+#[test]
+fn elf_core_with_pn_xnum() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("xnum.elf");
+    write_elf(
+        &p,
+        &[
+            Load {
+                paddr: 0x1000,
+                filesz: 0x1000,
+                memsz: 0x1000,
+            },
+            Load {
+                paddr: 0x5000,
+                filesz: 0x2000,
+                memsz: 0x2000,
+            },
+        ],
+        (1, 2, 3),
+    );
+    let mut b = std::fs::read(&p).unwrap();
+    let shoff = b.len() as u64;
+    b[0x28..0x30].copy_from_slice(&shoff.to_le_bytes());
+    b[0x38..0x3a].copy_from_slice(&0xFFFFu16.to_le_bytes());
+    let mut sh = vec![0u8; 64];
+    sh[0x2C..0x30].copy_from_slice(&3u32.to_le_bytes()); // PT_NOTE + 2 PT_LOAD
+    b.extend_from_slice(&sh);
+    std::fs::write(&p, &b).unwrap();
+    let m = open(&p).unwrap();
+    assert_eq!(m.ranges(), &[r(0x1000, 0x1000), r(0x5000, 0x2000)]);
+    assert_eq!(read(&*m, 0x6ff8, 8).unwrap(), expected(0x6ff8, 8));
+    assert_eq!(m.metadata().elf_cpu.as_ref().unwrap().cr3, 2);
+}

@@ -202,20 +202,25 @@ fn header_may_be_kernel(header: &[u8]) -> bool {
     }
 }
 
+/// The kernel image at `va`, if the page there starts one (cheap checks first).
+fn kernel_image_at(space: &AddressSpace, va: u64, header: &mut [u8; 0x1000]) -> Option<PeInfo> {
+    if space.read_u16(va).ok() != Some(0x5A4D) || space.read_exact(va, header).is_err() {
+        return None;
+    }
+    if !header_may_be_kernel(header) {
+        return None;
+    }
+    read_pe(space, va).filter(is_kernel_image)
+}
+
 /// Scan back from `hint` page by page (bounded) for the kernel image.
 fn scan_back(space: &AddressSpace, hint: u64) -> Option<PeInfo> {
     let mut va = hint & !0xFFF;
     let stop = va.saturating_sub(KERNEL_SEARCH_BACK);
     let mut header = [0u8; 0x1000];
     while va >= stop && crate::is_kernel_address(va) {
-        if space.read_u16(va).ok() == Some(0x5A4D) && space.read_exact(va, &mut header).is_ok() {
-            if header_may_be_kernel(&header) {
-                if let Some(info) = read_pe(space, va) {
-                    if is_kernel_image(&info) {
-                        return Some(info);
-                    }
-                }
-            }
+        if let Some(info) = kernel_image_at(space, va, &mut header) {
+            return Some(info);
         }
         va = va.checked_sub(PAGE_SIZE)?;
     }
@@ -231,15 +236,8 @@ fn scan_kernel_area(space: &AddressSpace) -> Option<PeInfo> {
         }
         let mut va = range.start;
         while va < range.end {
-            if space.read_u16(va).ok() == Some(0x5A4D)
-                && space.read_exact(va, &mut header).is_ok()
-                && header_may_be_kernel(&header)
-            {
-                if let Some(info) = read_pe(space, va) {
-                    if is_kernel_image(&info) {
-                        return Some(info);
-                    }
-                }
+            if let Some(info) = kernel_image_at(space, va, &mut header) {
+                return Some(info);
             }
             va += PAGE_SIZE;
         }

@@ -39,7 +39,7 @@ pub fn pe_signature_offset(header: &[u8]) -> Option<usize> {
         return None;
     }
     let lfanew = u32::from_le_bytes(header.get(0x3c..0x40)?.try_into().ok()?) as usize;
-    if lfanew < 0x40 || lfanew > 0x800 {
+    if !(0x40..=0x800).contains(&lfanew) {
         return None;
     }
     (header.get(lfanew..lfanew + 4)? == b"PE\0\0").then_some(lfanew)
@@ -91,7 +91,7 @@ pub fn read_pe(space: &AddressSpace, base: u64) -> Option<PeInfo> {
     let size_of_image = header
         .get(opt + 56..opt + 60)
         .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as u64)?;
-    if size_of_image < 0x1000 || size_of_image > MAX_IMAGE_BYTES {
+    if !(0x1000..=MAX_IMAGE_BYTES).contains(&size_of_image) {
         return None;
     }
     let mut image = vec![0u8; size_of_image as usize];

@@ -234,13 +234,13 @@ pub fn read_peb(space: &AddressSpace, layout: &Layout, peb: u64) -> (Option<PebI
             "InMemoryOrderModuleList",
             "InInitializationOrderModuleList",
         ];
-        for list in 0..3 {
+        for (list, name) in names.iter().enumerate() {
             let addrs = walk_list(
                 space,
                 ldr + layout.ldr_lists[list],
                 layout.ldr_links[list],
                 &mut warnings,
-                names[list],
+                name,
             );
             for (i, e) in addrs.into_iter().enumerate() {
                 let le = entries

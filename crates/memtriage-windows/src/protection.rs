@@ -31,7 +31,7 @@ pub fn is_executable(index: u64) -> bool {
 
 /// Whether the protection index allows writing (copy-on-write counts).
 pub fn is_writable(index: u64) -> bool {
-    matches!(index & 7, 4 | 5 | 6 | 7)
+    matches!(index & 7, 4..=7)
 }
 
 /// Whether the protection index is writable and executable without copy-on-write.

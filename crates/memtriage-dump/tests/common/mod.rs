@@ -190,11 +190,50 @@ pub struct Load {
     pub memsz: u64,
 }
 
-/// Write an ELF64 LE core: a PT_NOTE with a "CORE" note and a "QEMU" note holding a
-/// QEMUCPUState whose cr[0..5] are `cr0, 0, 0, cr3, cr4`, then the PT_LOADs (their bytes
-/// follow `pattern_byte` of their physical addresses).
+/// Write an ELF64 LE core with QEMU's notes (see `qemu_notes`) and the PT_LOADs.
 pub fn write_elf(path: &Path, loads: &[Load], cr: (u64, u64, u64)) {
-    // Notes.
+    write_elf_with_notes(path, loads, &qemu_notes(cr));
+}
+
+/// Notes as VirtualBox's DBGFCoreWrite writes them: n_namesz excludes the NUL, the name
+/// (with NUL) and the descriptor are padded to 8; a "VBCORE" DBGFCOREDESCRIPTOR (magic
+/// 0xc01ac0de, `version`, 1 CPU) then one "VBCPU" DBGFCORECPU (18 GPRs, 6 × 24-byte
+/// selectors, cr0, cr2, cr3, cr4, ... padded to 8768 bytes).
+pub fn vbox_notes(cr: (u64, u64, u64), version: u32) -> Vec<u8> {
+    let mut notes = Vec::new();
+    let mut note = |name: &str, ty: u32, desc: &[u8]| {
+        notes.extend_from_slice(&(name.len() as u32).to_le_bytes());
+        notes.extend_from_slice(&(desc.len().next_multiple_of(8) as u32).to_le_bytes());
+        notes.extend_from_slice(&ty.to_le_bytes());
+        let mut n = name.as_bytes().to_vec();
+        n.push(0);
+        n.resize(n.len().next_multiple_of(8), 0);
+        notes.extend_from_slice(&n);
+        let mut d = desc.to_vec();
+        d.resize(d.len().next_multiple_of(8), 0);
+        notes.extend_from_slice(&d);
+    };
+    let mut d = Vec::new();
+    for v in [0xc01a_c0de_u32, version, 24, 0x0700_0000, 12345, 1] {
+        d.extend_from_slice(&v.to_le_bytes());
+    }
+    note("VBCORE", 0xb00, &d);
+    let mut c = Vec::new();
+    for i in 0..18u64 {
+        c.extend_from_slice(&(0x2222_0000 + i).to_le_bytes());
+    }
+    c.extend_from_slice(&[0xEE; 6 * 24]);
+    for v in [cr.0, 0xC2, cr.1, cr.2] {
+        c.extend_from_slice(&v.to_le_bytes());
+    }
+    c.resize(8768, 0);
+    note("VBCPU", 0xb01, &c);
+    notes
+}
+
+/// Notes as QEMU writes them: a "CORE" note then a "QEMU" note with a QEMUCPUState whose
+/// cr[0..5] are `cr0, 0xC1, 0xC2, cr3, cr4`.
+pub fn qemu_notes(cr: (u64, u64, u64)) -> Vec<u8> {
     let mut notes = Vec::new();
     let mut note = |name: &[u8], ty: u32, desc: &[u8]| {
         notes.extend_from_slice(&(name.len() as u32).to_le_bytes());
@@ -223,7 +262,12 @@ pub fn write_elf(path: &Path, loads: &[Load], cr: (u64, u64, u64)) {
     }
     assert_eq!(st.len(), 440);
     note(b"QEMU\0", 0, &st);
+    notes
+}
 
+/// Write an ELF64 LE core with one PT_NOTE holding `notes` and the PT_LOADs (their bytes
+/// follow `pattern_byte` of their physical addresses).
+pub fn write_elf_with_notes(path: &Path, loads: &[Load], notes: &[u8]) {
     let phnum = loads.len() as u64 + 1;
     let phoff = 64u64;
     let notes_off = phoff + phnum * 56;
@@ -260,7 +304,7 @@ pub fn write_elf(path: &Path, loads: &[Load], cr: (u64, u64, u64)) {
         offs.push(data_off);
         data_off += l.filesz;
     }
-    f.write_all(&notes).unwrap();
+    f.write_all(notes).unwrap();
     for (l, off) in loads.iter().zip(offs) {
         f.seek(SeekFrom::Start(off)).unwrap();
         f.write_all(&expected(l.paddr, l.filesz as usize)).unwrap();
