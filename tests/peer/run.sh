@@ -3,13 +3,16 @@
 #
 # usage: tests/peer/run.sh BUILD [FORMATS] [OUTDIR]
 #   BUILD    Windows build of the scenario (7601 9600 14393 17763 19041 22000)
-#   FORMATS  comma list of raw,full,bitmap (default raw,full,bitmap)
+#   FORMATS  comma list of raw,full,bitmap,elf (default raw,full,bitmap)
 #   OUTDIR   where captures, Volatility JSON and the comparison go (default target/peer/wBUILD)
 # environment:
 #   SEED                 scenario seed (default 1)
 #   MEMTRIAGE_FIXTURES   prebuilt memtriage-fixtures binary (default: cargo run --release)
 #   MEMTRIAGE_SHARED     the shared data folder holding isf/ (default: <repo>/../shared)
 #   MEMTRIAGE_REPORT     optional memtriage JSON report passed to compare.py --memtriage
+#                        (otherwise memtriage itself runs on every format and is compared too)
+#   MEMTRIAGE_BIN        prebuilt memtriage binary (default: cargo run --release -p memtriage-cli)
+#   PEER_SKIP_MEMTRIAGE  set to skip the memtriage comparison
 #   PEER_PLUGINS         space-separated plugin list (default: the seven below)
 #   PEER_VENV            venv location (default tests/peer/.venv)
 #   PEER_FIXTURE_ARGS    extra generator arguments, e.g. "--no-low-stub" (word-split)
@@ -111,3 +114,20 @@ if [[ -n "${MEMTRIAGE_REPORT:-}" ]]; then
     args+=(--memtriage "$MEMTRIAGE_REPORT")
 fi
 "$VENV/bin/python" "$HERE/compare.py" "${args[@]}" --json-out "$OUTDIR/compare.json"
+
+# 6. memtriage on the same captures, compared with the same truth (and so with Volatility).
+if [[ -z "${MEMTRIAGE_REPORT:-}" && -z "${PEER_SKIP_MEMTRIAGE:-}" ]]; then
+    if [[ -n "${MEMTRIAGE_BIN:-}" ]]; then
+        MT=("$MEMTRIAGE_BIN")
+    else
+        MT=(cargo run --quiet --release --manifest-path "$REPO/Cargo.toml" -p memtriage-cli --)
+    fi
+    for fmt in "${fmts[@]}"; do
+        img="$OUTDIR/$NAME.$(ext_of "$fmt")"
+        report="$OUTDIR/memtriage-$fmt.json"
+        "${MT[@]}" report "$img" --format json --quiet >"$report"
+        log "memtriage report on $fmt"
+        "$VENV/bin/python" "$HERE/compare.py" --truth "$TRUTH" --vol-dir "$OUTDIR/vol" --formats "$fmt" \
+            --memtriage "$report" --json-out "$OUTDIR/compare-memtriage-$fmt.json"
+    done
+fi

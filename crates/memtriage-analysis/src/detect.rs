@@ -156,8 +156,15 @@ pub fn malfind(space: &AddressSpace, d: &ProcessDetail) -> Vec<Finding> {
 }
 
 /// Per image region: `(region, [in_load, in_mem, in_init])` for ldrmodules.
+///
+/// A WoW64 process has two sets of lists (64-bit and 32-bit); an image on either counts.
 pub fn image_list_membership(d: &ProcessDetail) -> Vec<(&ClassifiedRegion, [bool; 3])> {
-    let modules = d.peb.as_ref().map(|p| p.modules.as_slice()).unwrap_or(&[]);
+    let modules: Vec<&memtriage_windows::peb::LoaderEntry> = d
+        .peb
+        .iter()
+        .chain(d.peb32.iter())
+        .flat_map(|p| p.modules.iter())
+        .collect();
     d.regions
         .iter()
         .filter(|r| r.vad.is_image())
@@ -180,7 +187,10 @@ pub fn unlinked_modules(space: &AddressSpace, d: &ProcessDetail) -> Vec<Finding>
     }
     let mut out = Vec::new();
     for (r, [load, mem, init]) in image_list_membership(d) {
-        let is_main = r.vad.start == peb.image_base;
+        let is_main = r.vad.start == peb.image_base
+            || d.peb32
+                .as_ref()
+                .is_some_and(|p| p.image_base == r.vad.start);
         // The main executable is never on the initialisation-order list.
         let init_ok = init || is_main;
         if load && mem && init_ok {

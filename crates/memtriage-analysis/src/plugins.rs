@@ -524,11 +524,11 @@ impl Plugin for DllList {
             ],
         );
         if options.wow64 {
-            t.title =
-                "dlllist (32-bit WoW64 lists are not read yet; showing the 64-bit lists)".into();
+            t.title = "dlllist (WoW64 32-bit loader lists)".into();
         }
         for d in selected(session, options, false)? {
-            let Some(peb) = &d.peb else { continue };
+            let peb = if options.wow64 { &d.peb32 } else { &d.peb };
+            let Some(peb) = peb else { continue };
             for m in &peb.modules {
                 t.push(vec![
                     Cell::UInt(d.process.pid),

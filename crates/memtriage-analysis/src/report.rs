@@ -83,21 +83,20 @@ fn process_entry(d: &ProcessDetail) -> Process {
             })
             .collect(),
         modules: peb
-            .map(|peb| {
-                peb.modules
-                    .iter()
-                    .map(|m| Module {
-                        base: Hex(m.base),
-                        size: Hex(m.size),
-                        name: m.name.clone(),
-                        path: m.path.clone(),
-                        in_load: m.in_load,
-                        in_mem: m.in_mem,
-                        in_init: m.in_init,
-                    })
-                    .collect()
+            .into_iter()
+            .chain(d.peb32.iter())
+            .flat_map(|peb| {
+                peb.modules.iter().map(|m| Module {
+                    base: Hex(m.base),
+                    size: Hex(m.size),
+                    name: m.name.clone(),
+                    path: m.path.clone(),
+                    in_load: m.in_load,
+                    in_mem: m.in_mem,
+                    in_init: m.in_init,
+                })
             })
-            .unwrap_or_default(),
+            .collect(),
     }
 }
 

@@ -4,7 +4,7 @@ use crate::regions::{classify, ClassifiedRegion};
 use crate::AnalysisError;
 use memtriage_dump::PhysicalMemory;
 use memtriage_paging::AddressSpace;
-use memtriage_windows::peb::{read_peb, PebInfo};
+use memtriage_windows::peb::{read_peb, PebInfo, PebLayout};
 use memtriage_windows::poolscan::{scan_processes, type_names, ScannedProcess, TypeCheck};
 use memtriage_windows::process::{walk_active_list, Process, ProcessList};
 use memtriage_windows::thread::{threads, Thread};
@@ -37,6 +37,8 @@ pub struct ProcessDetail {
     pub regions: Vec<ClassifiedRegion>,
     /// What its PEB says.
     pub peb: Option<PebInfo>,
+    /// What its 32-bit PEB says (WoW64 processes).
+    pub peb32: Option<PebInfo>,
     /// Its threads.
     pub threads: Vec<Thread>,
     /// Problems met while reading it.
@@ -189,8 +191,19 @@ impl Session {
             )
         };
         warnings.extend(w.into_iter().map(|w| format!("pid {}: {w}", process.pid)));
-        let (peb, w) = read_peb(&pspace, &kernel.layout, process.peb);
+        let (peb, w) = read_peb(&pspace, &PebLayout::native(&kernel.layout), process.peb);
         warnings.extend(w.into_iter().map(|w| format!("pid {}: {w}", process.pid)));
+        let peb32 = match (process.wow64_peb, PebLayout::wow64(&kernel.profile)) {
+            (Some(va), Some(l32)) => {
+                let (peb32, w) = read_peb(&pspace, &l32, va);
+                warnings.extend(
+                    w.into_iter()
+                        .map(|w| format!("pid {} (WoW64): {w}", process.pid)),
+                );
+                peb32
+            }
+            _ => None,
+        };
         let (threads, w) = threads(&kernel.space, &pspace, &kernel.layout, process);
         warnings.extend(w);
         let regions = classify(&pspace, &vads, peb.as_ref(), &threads);
@@ -200,6 +213,7 @@ impl Session {
             vads,
             regions,
             peb,
+            peb32,
             threads,
             warnings,
         }

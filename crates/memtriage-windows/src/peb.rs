@@ -1,6 +1,6 @@
 //! The PEB, its loader lists and process parameters, read in the process's own address space.
 
-use crate::layout::Layout;
+use crate::layout::{Layout, Loc};
 use crate::{is_user_address, MAX_LIST_ENTRIES};
 use memtriage_paging::AddressSpace;
 use serde::Serialize;
@@ -12,6 +12,145 @@ const MAX_STRING_BYTES: u64 = 0x10000;
 const MAX_ENVIRONMENT_BYTES: u64 = 0x10000;
 /// Most heaps read from PEB.ProcessHeaps.
 const MAX_HEAPS: u64 = 1024;
+
+/// Where the PEB, its loader data and its parameters keep their fields, and how wide pointers
+/// are: the native 64-bit layout comes from the profile, the WoW64 32-bit one from `_PEB32` in
+/// the profile plus the 32-bit loader layouts, which are the same on every Windows build
+/// (checked against `../shared/layouts/offsets.json` in the tests).
+#[derive(Debug, Clone)]
+#[allow(missing_docs)]
+pub struct PebLayout {
+    /// Pointer size in bytes (8 native, 4 WoW64).
+    pub ptr: u64,
+    pub being_debugged: Loc,
+    pub image_base: Loc,
+    pub ldr: Loc,
+    pub params: Loc,
+    pub process_heaps: Option<Loc>,
+    pub number_of_heaps: Option<Loc>,
+    pub ldr_lists: [u64; 3],
+    pub ldr_links: [u64; 3],
+    pub dll_base: Loc,
+    pub entry_point: Loc,
+    pub size_of_image: Loc,
+    pub full_name: u64,
+    pub base_name: u64,
+    pub load_count: Option<Loc>,
+    pub load_time: Option<Loc>,
+    pub params_image_path: u64,
+    pub params_command_line: u64,
+    pub params_current_directory: Option<u64>,
+    pub params_environment: Option<Loc>,
+    pub params_environment_size: Option<Loc>,
+}
+
+const fn loc(offset: u64, size: u64) -> Loc {
+    Loc {
+        offset,
+        size,
+        bits: None,
+    }
+}
+
+/// 32-bit `_PEB_LDR_DATA` list heads (InLoad, InMemory, InInit).
+pub const LDR32_LISTS: [u64; 3] = [0x0C, 0x14, 0x1C];
+/// 32-bit `_LDR_DATA_TABLE_ENTRY` links (InLoad, InMemory, InInit).
+pub const LDR32_LINKS: [u64; 3] = [0x00, 0x08, 0x10];
+/// 32-bit `_LDR_DATA_TABLE_ENTRY`: DllBase, EntryPoint, SizeOfImage, FullDllName, BaseDllName,
+/// load count.
+pub const LDR32_FIELDS: [u64; 6] = [0x18, 0x1C, 0x20, 0x24, 0x2C, 0x38];
+/// 32-bit `_RTL_USER_PROCESS_PARAMETERS`: CurrentDirectory.DosPath, ImagePathName, CommandLine,
+/// Environment, EnvironmentSize.
+pub const PARAMS32_FIELDS: [u64; 5] = [0x24, 0x38, 0x40, 0x48, 0x290];
+
+impl PebLayout {
+    /// The native (64-bit) layout from the profile's resolved offsets.
+    pub fn native(l: &Layout) -> PebLayout {
+        PebLayout {
+            ptr: 8,
+            being_debugged: l.peb_being_debugged,
+            image_base: l.peb_image_base,
+            ldr: l.peb_ldr,
+            params: l.peb_params,
+            process_heaps: l.peb_process_heaps,
+            number_of_heaps: l.peb_number_of_heaps,
+            ldr_lists: l.ldr_lists,
+            ldr_links: l.ldr_links,
+            dll_base: l.ldr_dll_base,
+            entry_point: l.ldr_entry_point,
+            size_of_image: l.ldr_size_of_image,
+            full_name: l.ldr_full_name,
+            base_name: l.ldr_base_name,
+            load_count: l.ldr_load_count,
+            load_time: l.ldr_load_time,
+            params_image_path: l.params_image_path,
+            params_command_line: l.params_command_line,
+            params_current_directory: l.params_current_directory,
+            params_environment: l.params_environment,
+            params_environment_size: l.params_environment_size,
+        }
+    }
+
+    /// The WoW64 layout: `_PEB32` from the profile, 32-bit loader structures.
+    pub fn wow64(p: &memtriage_symbols::Profile) -> Option<PebLayout> {
+        let f = |field: &str| p.field("_PEB32", field).ok().map(Loc::from);
+        Some(PebLayout {
+            ptr: 4,
+            being_debugged: f("BeingDebugged")?,
+            image_base: f("ImageBaseAddress")?,
+            ldr: f("Ldr")?,
+            params: f("ProcessParameters")?,
+            process_heaps: f("ProcessHeaps"),
+            number_of_heaps: f("NumberOfHeaps"),
+            ldr_lists: LDR32_LISTS,
+            ldr_links: LDR32_LINKS,
+            dll_base: loc(LDR32_FIELDS[0], 4),
+            entry_point: loc(LDR32_FIELDS[1], 4),
+            size_of_image: loc(LDR32_FIELDS[2], 4),
+            full_name: LDR32_FIELDS[3],
+            base_name: LDR32_FIELDS[4],
+            load_count: Some(loc(LDR32_FIELDS[5], 2)),
+            load_time: None,
+            params_image_path: PARAMS32_FIELDS[1],
+            params_command_line: PARAMS32_FIELDS[2],
+            params_current_directory: Some(PARAMS32_FIELDS[0]),
+            params_environment: Some(loc(PARAMS32_FIELDS[3], 4)),
+            params_environment_size: Some(loc(PARAMS32_FIELDS[4], 4)),
+        })
+    }
+
+    fn read_ptr(&self, space: &AddressSpace, va: u64) -> Option<u64> {
+        if self.ptr == 4 {
+            space.read_u32(va).ok().map(u64::from)
+        } else {
+            space.read_u64(va).ok()
+        }
+    }
+
+    fn flink(&self, space: &AddressSpace, va: u64) -> Result<u64, memtriage_paging::VirtError> {
+        if self.ptr == 4 {
+            space.read_u32(va).map(u64::from)
+        } else {
+            space.read_list_entry(va).map(|le| le.flink)
+        }
+    }
+
+    /// A `_UNICODE_STRING` (64-bit) or `UNICODE_STRING32` at `va`.
+    fn string(&self, space: &AddressSpace, va: u64) -> Option<String> {
+        if self.ptr == 4 {
+            let len = space.read_u16(va).ok()?;
+            let buf = space.read_u32(va + 4).ok()?;
+            if len == 0 {
+                return Some(String::new());
+            }
+            space
+                .read_utf16(u64::from(buf), u64::from(len), MAX_STRING_BYTES)
+                .ok()
+        } else {
+            space.read_unicode_string(va, MAX_STRING_BYTES).ok()
+        }
+    }
+}
 
 /// Which loader list an entry was found on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -79,6 +218,7 @@ pub struct PebInfo {
 /// Walk one loader list; returns entry addresses in list order.
 fn walk_list(
     space: &AddressSpace,
+    layout: &PebLayout,
     head: u64,
     links: u64,
     warnings: &mut Vec<String>,
@@ -86,8 +226,8 @@ fn walk_list(
 ) -> Vec<u64> {
     let mut out = Vec::new();
     let mut seen = HashSet::new();
-    let mut link = match space.read_list_entry(head) {
-        Ok(le) => le.flink,
+    let mut link = match layout.flink(space, head) {
+        Ok(v) => v,
         Err(e) => {
             warnings.push(format!("{what} head {head:#x} unreadable: {e}"));
             return out;
@@ -99,8 +239,8 @@ fn walk_list(
             break;
         }
         out.push(link - links);
-        link = match space.read_list_entry(link) {
-            Ok(le) => le.flink,
+        link = match layout.flink(space, link) {
+            Ok(v) => v,
             Err(e) => {
                 warnings.push(format!("{what} link {link:#x} unreadable: {e}"));
                 break;
@@ -110,20 +250,20 @@ fn walk_list(
     out
 }
 
-fn read_entry(space: &AddressSpace, layout: &Layout, entry: u64) -> LoaderEntry {
+fn read_entry(space: &AddressSpace, layout: &PebLayout, entry: u64) -> LoaderEntry {
     LoaderEntry {
         entry,
-        base: layout.ldr_dll_base.read(space, entry).unwrap_or(0),
-        size: layout.ldr_size_of_image.read(space, entry).unwrap_or(0),
-        entry_point: layout.ldr_entry_point.read(space, entry).unwrap_or(0),
-        name: space
-            .read_unicode_string(entry + layout.ldr_base_name, MAX_STRING_BYTES)
+        base: layout.dll_base.read(space, entry).unwrap_or(0),
+        size: layout.size_of_image.read(space, entry).unwrap_or(0),
+        entry_point: layout.entry_point.read(space, entry).unwrap_or(0),
+        name: layout
+            .string(space, entry + layout.base_name)
             .unwrap_or_default(),
-        path: space
-            .read_unicode_string(entry + layout.ldr_full_name, MAX_STRING_BYTES)
+        path: layout
+            .string(space, entry + layout.full_name)
             .unwrap_or_default(),
-        load_count: layout.ldr_load_count.and_then(|l| l.read(space, entry)),
-        load_time: layout.ldr_load_time.and_then(|l| l.read(space, entry)),
+        load_count: layout.load_count.and_then(|l| l.read(space, entry)),
+        load_time: layout.load_time.and_then(|l| l.read(space, entry)),
         in_load: false,
         in_mem: false,
         in_init: false,
@@ -139,7 +279,8 @@ fn parse_environment(space: &AddressSpace, va: u64, size: Option<u64>) -> Vec<(S
     let valid = report
         .holes
         .first()
-        .map_or(buf.len(), |h| (h.va - va) as usize);
+        .map_or(buf.len(), |h| h.va.saturating_sub(va) as usize)
+        .min(buf.len());
     let units: Vec<u16> = buf[..valid & !1]
         .chunks_exact(2)
         .map(|c| u16::from_le_bytes([c[0], c[1]]))
@@ -164,51 +305,48 @@ fn parse_environment(space: &AddressSpace, va: u64, size: Option<u64>) -> Vec<(S
     out
 }
 
-/// Read the PEB at `peb` in the process space `space`.
-pub fn read_peb(space: &AddressSpace, layout: &Layout, peb: u64) -> (Option<PebInfo>, Vec<String>) {
+/// Read the PEB at `peb` in the process space `space` (native or WoW64 per `layout`).
+pub fn read_peb(
+    space: &AddressSpace,
+    layout: &PebLayout,
+    peb: u64,
+) -> (Option<PebInfo>, Vec<String>) {
     let mut warnings = Vec::new();
     if !is_user_address(peb) {
         return (None, warnings);
     }
-    let image_base = match layout.peb_image_base.read(space, peb) {
-        Some(v) => v,
-        None => {
-            warnings.push(format!(
-                "PEB {peb:#x} unreadable (paged out or not in the capture)"
-            ));
-            return (None, warnings);
-        }
+    let Some(image_base) = layout.image_base.read(space, peb) else {
+        warnings.push(format!(
+            "PEB {peb:#x} unreadable (paged out or not in the capture)"
+        ));
+        return (None, warnings);
     };
     let mut info = PebInfo {
         peb,
         image_base,
-        being_debugged: layout.peb_being_debugged.read(space, peb).unwrap_or(0) != 0,
+        being_debugged: layout.being_debugged.read(space, peb).unwrap_or(0) != 0,
         ..PebInfo::default()
     };
-    if let (Some(h), Some(n)) = (layout.peb_process_heaps, layout.peb_number_of_heaps) {
+    if let (Some(h), Some(n)) = (layout.process_heaps, layout.number_of_heaps) {
         let heaps = h.read(space, peb).unwrap_or(0);
         let n = n.read(space, peb).unwrap_or(0).min(MAX_HEAPS);
         for i in 0..n {
-            match space.read_ptr(heaps + i * 8) {
-                Ok(v) if v != 0 => info.heaps.push(v),
-                Ok(_) => {}
-                Err(e) => {
-                    warnings.push(format!("PEB {peb:#x}: ProcessHeaps[{i}] unreadable: {e}"));
+            match layout.read_ptr(space, heaps + i * layout.ptr) {
+                Some(0) => {}
+                Some(v) => info.heaps.push(v),
+                None => {
+                    warnings.push(format!("PEB {peb:#x}: ProcessHeaps[{i}] unreadable"));
                     break;
                 }
             }
         }
     }
     if let Some(params) = layout
-        .peb_params
+        .params
         .read(space, peb)
         .filter(|v| is_user_address(*v))
     {
-        let s = |off: u64| {
-            space
-                .read_unicode_string(params + off, MAX_STRING_BYTES)
-                .ok()
-        };
+        let s = |off: u64| layout.string(space, params + off);
         info.image_path = s(layout.params_image_path);
         info.command_line = s(layout.params_command_line);
         info.current_directory = layout.params_current_directory.and_then(s);
@@ -223,11 +361,7 @@ pub fn read_peb(space: &AddressSpace, layout: &Layout, peb: u64) -> (Option<PebI
             info.environment = parse_environment(space, env, size);
         }
     }
-    if let Some(ldr) = layout
-        .peb_ldr
-        .read(space, peb)
-        .filter(|v| is_user_address(*v))
-    {
+    if let Some(ldr) = layout.ldr.read(space, peb).filter(|v| is_user_address(*v)) {
         let mut entries: BTreeMap<u64, LoaderEntry> = BTreeMap::new();
         let names = [
             "InLoadOrderModuleList",
@@ -237,6 +371,7 @@ pub fn read_peb(space: &AddressSpace, layout: &Layout, peb: u64) -> (Option<PebI
         for (list, name) in names.iter().enumerate() {
             let addrs = walk_list(
                 space,
+                layout,
                 ldr + layout.ldr_lists[list],
                 layout.ldr_links[list],
                 &mut warnings,
@@ -261,4 +396,81 @@ pub fn read_peb(space: &AddressSpace, layout: &Layout, peb: u64) -> (Option<PebI
         info.modules = modules;
     }
     (Some(info), warnings)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The 32-bit loader constants equal the x86 layouts in ../shared/layouts/offsets.json for
+    /// Windows 7, 10 1507 and 10 2004.
+    #[test]
+    fn wow64_constants_match_the_x86_layouts() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../../shared/layouts/offsets.json"
+        );
+        let text = std::fs::read_to_string(path).expect("../shared/layouts/offsets.json");
+        let v: serde_json::Value = serde_json::from_str(&text).expect("offsets.json parses");
+        for k in [
+            "x86-kernel-6.1.7601.17514",
+            "x86-kernel-10.0.10240.16384",
+            "x86-kernel-10.0.19041.1288",
+        ] {
+            let s = &v["wow64_32bit"][k]["structs"];
+            let off = |t: &str, f: &str| s[t]["fields"][f]["offset"].as_u64();
+            let lists = [
+                "InLoadOrderModuleList",
+                "InMemoryOrderModuleList",
+                "InInitializationOrderModuleList",
+            ];
+            for (i, l) in lists.iter().enumerate() {
+                assert_eq!(off("_PEB_LDR_DATA", l), Some(LDR32_LISTS[i]), "{k} {l}");
+            }
+            let links = [
+                "InLoadOrderLinks",
+                "InMemoryOrderLinks",
+                "InInitializationOrderLinks",
+            ];
+            for (i, l) in links.iter().enumerate() {
+                assert_eq!(
+                    off("_LDR_DATA_TABLE_ENTRY", l),
+                    Some(LDR32_LINKS[i]),
+                    "{k} {l}"
+                );
+            }
+            let fields = [
+                "DllBase",
+                "EntryPoint",
+                "SizeOfImage",
+                "FullDllName",
+                "BaseDllName",
+            ];
+            for (i, f) in fields.iter().enumerate() {
+                assert_eq!(
+                    off("_LDR_DATA_TABLE_ENTRY", f),
+                    Some(LDR32_FIELDS[i]),
+                    "{k} {f}"
+                );
+            }
+            let count = off("_LDR_DATA_TABLE_ENTRY", "ObsoleteLoadCount")
+                .or_else(|| off("_LDR_DATA_TABLE_ENTRY", "LoadCount"));
+            assert_eq!(count, Some(LDR32_FIELDS[5]), "{k} load count");
+            let p = [
+                "CurrentDirectory",
+                "ImagePathName",
+                "CommandLine",
+                "Environment",
+                "EnvironmentSize",
+            ];
+            for (i, f) in p.iter().enumerate() {
+                assert_eq!(
+                    off("_RTL_USER_PROCESS_PARAMETERS", f),
+                    Some(PARAMS32_FIELDS[i]),
+                    "{k} {f}"
+                );
+            }
+            assert_eq!(off("_CURDIR", "DosPath"), Some(0));
+        }
+    }
 }

@@ -137,11 +137,9 @@ pub fn decode(
             }
         }
         if wow64_process != 0 && is_kernel_address(wow64_process) {
-            p.wow64_peb = match layout.ewow64_peb {
-                Some(l) => space.read_ptr(wow64_process + l.offset).ok(),
-                None => Some(wow64_process),
-            }
-            .filter(|v| *v != 0);
+            // _EWOW64PROCESS.Peb (10+) or the first field of Windows 7/8.1's _WOW64_PROCESS.
+            let off = layout.ewow64_peb.map_or(0, |l| l.offset);
+            p.wow64_peb = space.read_ptr(wow64_process + off).ok().filter(|v| *v != 0);
         }
     }
     Some(p)
