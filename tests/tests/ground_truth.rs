@@ -146,10 +146,12 @@ fn check_report(g: &Generated, path: &str) {
             })
             .collect();
         assert_eq!(got, want, "{path}: pid {pid} regions");
+        // The report lists the 64-bit loader entries and, for WoW64 processes, the 32-bit ones.
         let mut want: Vec<Value> = tp["modules"]
             .as_array()
             .unwrap()
             .iter()
+            .chain(tp["modules32"].as_array().into_iter().flatten())
             .filter(|m| m["in_load"] == true || m["in_mem"] == true || m["in_init"] == true)
             .map(|m| {
                 serde_json::json!([
@@ -163,7 +165,7 @@ fn check_report(g: &Generated, path: &str) {
                 ])
             })
             .collect();
-        want.sort_by_key(|v| v[0].as_str().unwrap().to_string());
+        want.sort_by_key(|v| v.to_string());
         let mut got: Vec<Value> = rp["modules"]
             .as_array()
             .unwrap()
@@ -180,7 +182,7 @@ fn check_report(g: &Generated, path: &str) {
                 ])
             })
             .collect();
-        got.sort_by_key(|v| v[0].as_str().unwrap().to_string());
+        got.sort_by_key(|v| v.to_string());
         assert_eq!(got, want, "{path}: pid {pid} modules");
     }
 
@@ -280,7 +282,9 @@ fn check_threads(g: &Generated, path: &str) {
                 th["teb"],
                 th["stack_base"],
                 th["stack_limit"],
-                th["create_time"]
+                th["create_time"],
+                th["stack32_base"],
+                th["stack32_limit"]
             ]));
         }
     }
@@ -294,7 +298,9 @@ fn check_threads(g: &Generated, path: &str) {
                 r["teb"],
                 or_zero(&r["stack_base"]),
                 or_zero(&r["stack_limit"]),
-                r["create_time"]
+                r["create_time"],
+                r["stack32_base"],
+                r["stack32_limit"]
             ])
         })
         .collect();
@@ -397,6 +403,120 @@ fn check_vtop(g: &Generated, path: &str) {
     }
 }
 
+/// `info` names the format, the physical ranges the file holds and the header fields.
+fn check_info_ranges(g: &Generated) {
+    let runs = g.truth["system"]["physical_runs"].as_array().unwrap();
+    let first_run = s(&runs[0], "start");
+    let last_end = s(runs.last().unwrap(), "end");
+    for (ext, name) in [
+        ("raw", "raw"),
+        ("full.dmp", "crashdump-full"),
+        ("bitmap.dmp", "crashdump-bitmap"),
+        ("elf", "elf-core"),
+    ] {
+        let path = g.path(ext);
+        let info = run_json(&["info", &path, "--format", "json"]);
+        assert_eq!(s(&info, "format"), name, "{path}");
+        let r = &info["physical_ranges"];
+        match ext {
+            "raw" => {
+                assert_eq!(r["count"], 1, "{path}");
+                assert_eq!(s(&r["first"], "start"), "0x0", "{path}");
+            }
+            "full.dmp" | "elf" => {
+                assert_eq!(r["count"].as_u64().unwrap() as usize, runs.len(), "{path}");
+                assert_eq!(s(&r["first"], "start"), first_run, "{path}");
+                assert_eq!(s(&r["last"], "end"), last_end, "{path}");
+            }
+            _ => assert!(r["count"].as_u64().unwrap() > 1, "{path}"),
+        }
+        if ext.ends_with(".dmp") {
+            let h = &info["crash_dump"];
+            assert_eq!(
+                s(h, "directory_table_base"),
+                s(&g.truth["system"], "dtb"),
+                "{path}"
+            );
+            assert_eq!(h["minor_version"], g.truth["system"]["build"], "{path}");
+            assert_eq!(
+                h["dump_type"],
+                if ext == "full.dmp" { 1 } else { 5 },
+                "{path}"
+            );
+            assert_eq!(
+                s(h, "ps_active_process_head"),
+                s(&g.truth["system"], "ps_active_process_head"),
+                "{path}"
+            );
+            assert_eq!(
+                s(h, "ps_loaded_module_list"),
+                s(&g.truth["system"], "ps_loaded_module_list"),
+                "{path}"
+            );
+            assert_eq!(
+                h["number_processors"], g.truth["system"]["processors"],
+                "{path}"
+            );
+            assert_eq!(s(h, "machine_image_type"), "0x8664", "{path}");
+        }
+        if ext == "elf" {
+            assert_eq!(
+                s(&info["elf_cpu"], "cr3"),
+                s(&g.truth["system"], "dtb"),
+                "{path}"
+            );
+        }
+    }
+}
+
+/// `dlllist --wow64` shows exactly the 32-bit loader entries of WoW64 processes.
+fn check_wow64(g: &Generated, path: &str) {
+    let rows = run_json(&["dlllist", path, "--wow64", "--format", "json"]);
+    let mut got: Vec<String> = rows["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {} {} {} {} {} {}",
+                r["pid"],
+                s(r, "base"),
+                s(r, "name"),
+                s(r, "path"),
+                r["in_load"],
+                r["in_mem"],
+                r["in_init"]
+            )
+        })
+        .collect();
+    let mut want: Vec<String> = truth_processes(&g.truth)
+        .iter()
+        .filter(|p| p["in_active_list"] == true)
+        .flat_map(|p| {
+            p["modules32"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(move |m| {
+                    format!(
+                        "{} {} {} {} {} {} {}",
+                        p["pid"],
+                        s(m, "base"),
+                        s(m, "name"),
+                        s(m, "path"),
+                        m["in_load"],
+                        m["in_mem"],
+                        m["in_init"]
+                    )
+                })
+        })
+        .collect();
+    got.sort();
+    want.sort();
+    assert!(!want.is_empty(), "{path}: the scenario has a WoW64 process");
+    assert_eq!(got, want, "{path}: dlllist --wow64");
+}
+
 fn check_build(build: u32) {
     let g = standard(build);
     for format in FORMATS {
@@ -405,9 +525,12 @@ fn check_build(build: u32) {
         check_report(g, &path);
         check_threads(g, &path);
         check_pslist_psscan(g, &path);
+        check_wow64(g, &path);
     }
-    check_vtop(g, &g.path("raw"));
-    check_vtop(g, &g.path("bitmap.dmp"));
+    for format in FORMATS {
+        check_vtop(g, &g.path(format));
+    }
+    check_info_ranges(g);
     check_info(g, &g.path("elf"));
 }
 
