@@ -423,39 +423,34 @@ def check_kernel_modules(rows, truth: Truth) -> Check:
 
 
 def check_dlllist(rows, truth: Truth) -> Check:
+    """Volatility's dlllist walks the 64-bit InLoadOrder list and, for WoW64 processes, the
+    32-bit one too: the exe can appear once per list."""
     c = Check("modules (dlllist)")
-    got = {}
+    got: Dict[Tuple[int, int], List[Dict[str, Any]]] = {}
     for r in rows:
-        key = (r.get("PID"), h(r.get("Base")))
-        if key in got:
-            c.bad(f"pid {key[0]} module {fmt(key[1])} reported twice")
-        got[key] = r
-    expected = set()
+        got.setdefault((r.get("PID"), h(r.get("Base"))), []).append(r)
+    expected: Dict[Tuple[int, int], List[Dict[str, Any]]] = {}
     for p in truth.active:
-        for m in p.get("modules", []):
-            if not m.get("in_load"):
-                continue
-            key = (p["pid"], h(m["base"]))
-            expected.add(key)
-            r = got.get(key)
-            if r is None:
-                c.bad(f"pid {p['pid']} module {m['name']} at {m['base']} not reported")
-                continue
-            problems = []
-            if h(r.get("Size")) != h(m["size"]):
-                problems.append(f"size {fmt(h(r.get('Size')))} != truth {m['size']}")
-            if r.get("Name") != m["name"]:
-                problems.append(f"name {r.get('Name')!r} != truth {m['name']!r}")
-            if r.get("Path") != m["path"]:
-                problems.append(f"path {r.get('Path')!r} != truth {m['path']!r}")
-            if problems:
-                c.bad(f"pid {p['pid']} module {fmt(key[1])}: " + "; ".join(problems))
+        for m in list(p.get("modules", [])) + list(p.get("modules32", []) or []):
+            if m.get("in_load"):
+                expected.setdefault((p["pid"], h(m["base"])), []).append(m)
+    for key, mods in expected.items():
+        rs = list(got.get(key, []))
+        for m in mods:
+            match = next((r for r in rs if r.get("Name") == m["name"] and r.get("Path") == m["path"]
+                          and h(r.get("Size")) == h(m["size"])), None)
+            if match is None:
+                c.bad(f"pid {key[0]} module {m['name']} at {m['base']} not reported with that name, "
+                      f"path and size (rows: {[(r.get('Name'), r.get('Path')) for r in rs]})")
             else:
+                rs.remove(match)
                 c.ok()
-    for key, r in got.items():
+        for r in rs:
+            c.bad(f"pid {key[0]} module {fmt(key[1])} reported more often than the truth's lists hold it")
+    for key, rs in got.items():
         if key not in expected:
-            c.bad(f"pid {key[0]} module {r.get('Name')} at {fmt(key[1])} reported, not in the truth's "
-                  "InLoadOrder list")
+            c.bad(f"pid {key[0]} module {rs[0].get('Name')} at {fmt(key[1])} reported, not in the truth's "
+                  "InLoadOrder lists")
     return c
 
 
@@ -468,7 +463,14 @@ def check_ldrmodules(rows, truth: Truth) -> Check:
     expected = set()
     for p in truth.active:
         region_starts = {h(reg["start"]) for reg in p.get("regions", [])}
-        for m in p.get("modules", []):
+        # A WoW64 process's images are on its 64-bit or its 32-bit lists; Volatility reads both
+        # and ORs the membership per image base.
+        merged: Dict[int, Dict[str, Any]] = {}
+        for m0 in list(p.get("modules", [])) + list(p.get("modules32", []) or []):
+            m = merged.setdefault(h(m0["base"]), dict(m0))
+            for k in ("in_load", "in_mem", "in_init"):
+                m[k] = bool(m.get(k)) or bool(m0.get(k))
+        for m in merged.values():
             base = h(m["base"])
             key = (p["pid"], base)
             if base not in region_starts:
@@ -499,6 +501,7 @@ def check_ldrmodules(rows, truth: Truth) -> Check:
         else:
             c.bad(f"pid {key[0]} row at {fmt(key[1])} ({r.get('MappedPath')}) not expected")
     return c
+
 
 
 def vol_malfind_expected(truth: Truth) -> Dict[Tuple[int, int], Dict[str, Any]]:
@@ -596,7 +599,9 @@ def check_memtriage(report: Dict[str, Any], truth: Truth) -> List[Check]:
             else:
                 cr.ok()
         mods = {h(m.get("base")): m for m in p.get("modules", []) or []}
-        for m in t.get("modules", []):
+        for m in list(t.get("modules", [])) + list(t.get("modules32", []) or []):
+            if not (m.get("in_load") or m.get("in_mem") or m.get("in_init")):
+                continue  # a fully unlinked image is a finding, not a module
             r = mods.get(h(m["base"]))
             if r is None:
                 cm.bad(f"pid {t['pid']} module {m['name']} {m['base']} missing")

@@ -557,7 +557,7 @@ impl Kernel {
             };
             match process::validate_list(&space, &layout, system_eprocess) {
                 Ok(n) => {
-                    step("profile:validate", true, format!("{} ({kind:?}): the process list closes after {n} processes with printable names", profile.source.name));
+                    step("profile:validate", true, format!("{} ({kind:?}): the process list walks {n} processes with printable names", profile.source.name));
                     chosen = Some((profile, kind, layout));
                     break;
                 }
@@ -584,7 +584,7 @@ impl Kernel {
             )));
         };
         let ps_active_process_head = space
-            .read_list_entry(system_eprocess + layout.ep_links)
+            .read_list_entry(system_eprocess.wrapping_add(layout.ep_links))
             .ok()
             .map(|le| le.blink)
             .filter(|h| *h >= base && *h < base + image.size_of_image);

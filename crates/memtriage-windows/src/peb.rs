@@ -234,11 +234,15 @@ fn walk_list(
         }
     };
     while link != head {
-        if !is_user_address(link) || !seen.insert(link) || seen.len() > MAX_LIST_ENTRIES {
+        // A link below the links offset cannot belong to an entry (and would underflow).
+        let entry = link.checked_sub(links).filter(|&e| is_user_address(e));
+        let Some(entry) = entry.filter(|_| {
+            is_user_address(link) && seen.insert(link) && seen.len() <= MAX_LIST_ENTRIES
+        }) else {
             warnings.push(format!("{what} broken at {link:#x}"));
             break;
-        }
-        out.push(link - links);
+        };
+        out.push(entry);
         link = match layout.flink(space, link) {
             Ok(v) => v,
             Err(e) => {

@@ -172,14 +172,20 @@ pub struct ProcessList {
 /// recognised as the System process's Blink and skipped. Bounded, cycle-checked.
 pub fn walk_active_list(space: &AddressSpace, layout: &Layout, system: u64) -> ProcessList {
     let mut out = ProcessList::default();
-    let start = system + layout.ep_links;
+    let start = system.wrapping_add(layout.ep_links);
     let head = space.read_list_entry(start).ok().map(|le| le.blink);
     out.head = head;
     let mut seen = HashSet::new();
     let mut link = start;
     loop {
+        // Checked before the entry is read, so a loop never lists a process twice.
+        if !seen.insert(link) {
+            out.warnings
+                .push(format!("process list: loop at {link:#x}"));
+            break;
+        }
         if Some(link) != head {
-            let ep = link - layout.ep_links;
+            let ep = link.wrapping_sub(layout.ep_links);
             match read_eprocess(space, layout, ep) {
                 Ok(p) => out.processes.push(p),
                 Err(e) => {
@@ -188,11 +194,6 @@ pub fn walk_active_list(space: &AddressSpace, layout: &Layout, system: u64) -> P
                     break;
                 }
             }
-        }
-        if !seen.insert(link) {
-            out.warnings
-                .push(format!("process list: loop at {link:#x}"));
-            break;
         }
         if seen.len() > MAX_LIST_ENTRIES {
             out.warnings
@@ -221,7 +222,8 @@ pub fn walk_active_list(space: &AddressSpace, layout: &Layout, system: u64) -> P
     out
 }
 
-/// Check that a profile makes sense: the list from System closes, names are printable and
+/// Check that a profile makes sense: System reads as pid 4 "System", the list from System
+/// closes (or reaches at least one more process before it breaks), names are printable and
 /// PIDs plausible. Returns the number of processes seen.
 pub fn validate_list(
     space: &AddressSpace,
@@ -236,8 +238,13 @@ pub fn validate_list(
         ));
     }
     let list = walk_active_list(space, layout, system);
+    // A list broken further on (a smeared or unlinked Flink) still validates the profile when
+    // System and at least one more process read plausibly; the session's own walk reports
+    // the break as a warning. A list that breaks right after System proves nothing.
     if let Some(w) = list.warnings.first() {
-        return Err(w.clone());
+        if list.processes.len() < 2 {
+            return Err(w.clone());
+        }
     }
     for p in &list.processes {
         if p.pid % 4 != 0 || p.pid > 0x100_0000 || p.name.contains("\\x") || p.name.is_empty() {

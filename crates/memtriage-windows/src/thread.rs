@@ -42,7 +42,7 @@ pub fn threads(
     if process.eprocess == 0 {
         return (out, warnings);
     }
-    let head = process.eprocess + layout.ep_thread_list_head;
+    let head = process.eprocess.wrapping_add(layout.ep_thread_list_head);
     let mut seen = HashSet::new();
     let mut link = match kspace.read_list_entry(head) {
         Ok(le) => le.flink,

@@ -140,7 +140,7 @@ fn read_node(space: &AddressSpace, layout: &Layout, node: u64) -> Option<(Vad, u
 pub fn vads(space: &AddressSpace, layout: &Layout, eprocess: u64) -> (Vec<Vad>, Vec<String>) {
     let mut out = Vec::new();
     let mut warnings = Vec::new();
-    let root = match space.read_ptr(eprocess + layout.vad_root_in_eprocess) {
+    let root = match space.read_ptr(eprocess.wrapping_add(layout.vad_root_in_eprocess)) {
         Ok(r) => r,
         Err(e) => {
             warnings.push(format!(
