@@ -469,3 +469,59 @@ fn real_triage_dump_is_recognised_and_not_a_memory_image() {
         .unwrap()
         .contains("no full physical memory"));
 }
+
+#[test]
+fn a_fleet_of_captures_gets_one_report_each_and_failures_do_not_stop_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let fleet = dir.path().join("fleet");
+    std::fs::create_dir(&fleet).unwrap();
+    std::fs::copy(repo().join(SAMPLE), fleet.join("a.dmp")).unwrap();
+    std::fs::copy(standard(9600).path("bitmap.dmp"), fleet.join("b.dmp")).unwrap();
+    std::fs::write(fleet.join("c.dmp"), vec![0x11u8; 1 << 20]).unwrap();
+    let out_dir = dir.path().join("reports");
+    let out = run(&[
+        "report",
+        fleet.to_str().unwrap(),
+        "--jobs",
+        "2",
+        "--output-dir",
+        out_dir.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "one capture failed");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        err.lines().filter(|l| l.contains("error")).count(),
+        1,
+        "{err}"
+    );
+    assert!(err.contains("c.dmp"), "{err}");
+    let a: Value =
+        serde_json::from_slice(&std::fs::read(out_dir.join("a.dmp.report.json")).unwrap()).unwrap();
+    let b: Value =
+        serde_json::from_slice(&std::fs::read(out_dir.join("b.dmp.report.json")).unwrap()).unwrap();
+    assert_eq!(a["system"]["build"], 19041);
+    assert_eq!(b["system"]["build"], 9600);
+    assert!(!out_dir.join("c.dmp.report.json").exists());
+    // One JSON Lines stream, each event tagged with its capture.
+    let out = run(&[
+        "report",
+        fleet.join("a.dmp").to_str().unwrap(),
+        fleet.join("b.dmp").to_str().unwrap(),
+        "--format",
+        "jsonl",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let images: std::collections::BTreeSet<String> = text
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["memtriage"]["image"]["path"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(images.len(), 2);
+}
