@@ -53,13 +53,16 @@ fn benches(c: &mut Criterion) {
     let mut g = c.benchmark_group("session");
     g.sample_size(20);
     g.throughput(Throughput::Elements(vads as u64));
-    g.bench_function(format!("details_{}p_{vads}_vads_{modules}_modules", d.len()), |b| {
-        b.iter_batched(
-            fresh,
-            |s| s.details().unwrap().len(),
-            BatchSize::PerIteration,
-        )
-    });
+    g.bench_function(
+        format!("details_{}p_{vads}_vads_{modules}_modules", d.len()),
+        |b| {
+            b.iter_batched(
+                fresh,
+                |s| s.details().unwrap().len(),
+                BatchSize::PerIteration,
+            )
+        },
+    );
     g.finish();
 }
 

@@ -59,3 +59,30 @@ pub fn is_kernel_address(va: u64) -> bool {
 pub fn is_user_address(va: u64) -> bool {
     va != 0 && va < 0x0000_8000_0000_0000
 }
+
+/// Bytes from a capture as text: printable ASCII kept, anything else escaped as `\xNN`, so names
+/// from attacker-controlled memory cannot carry control characters.
+pub fn escape_ascii(raw: &[u8]) -> String {
+    let mut out = String::with_capacity(raw.len());
+    for &c in raw {
+        if (0x20..0x7f).contains(&c) {
+            out.push(c as char);
+        } else {
+            out.push_str(&format!("\\x{c:02x}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escape_ascii_keeps_printable_and_escapes_the_rest() {
+        assert_eq!(escape_ascii(b"VadS"), "VadS");
+        assert_eq!(escape_ascii(b"Pro\xe3"), "Pro\\xe3");
+        assert_eq!(escape_ascii(b"a\x1b[31m\x00"), "a\\x1b[31m\\x00");
+        assert_eq!(process::image_file_name(b"lsass.exe\0junk"), "lsass.exe");
+    }
+}

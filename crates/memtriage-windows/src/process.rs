@@ -61,16 +61,7 @@ impl Process {
 /// The 15-byte ImageFileName as a string (stops at NUL; non-printable bytes escaped).
 pub fn image_file_name(raw: &[u8]) -> String {
     let end = raw.iter().position(|&c| c == 0).unwrap_or(raw.len());
-    raw[..end]
-        .iter()
-        .map(|&c| {
-            if (0x20..0x7f).contains(&c) {
-                (c as char).to_string()
-            } else {
-                format!("\\x{c:02x}")
-            }
-        })
-        .collect()
+    crate::escape_ascii(&raw[..end])
 }
 
 /// Whether an ImageFileName is plausible (non-empty, printable).

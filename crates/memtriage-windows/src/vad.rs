@@ -51,16 +51,7 @@ impl Vad {
 }
 
 fn tag_string(raw: u32) -> String {
-    raw.to_le_bytes()
-        .iter()
-        .map(|&c| {
-            if (0x20..0x7f).contains(&c) {
-                (c as char).to_string()
-            } else {
-                format!("\\x{c:02x}")
-            }
-        })
-        .collect()
+    crate::escape_ascii(&raw.to_le_bytes())
 }
 
 /// Read the file name behind a long VAD: Subsection → ControlArea → FilePointer → FileName.
