@@ -150,19 +150,17 @@ impl Session {
     pub fn scanned(&self) -> Result<&[ScannedProcess], AnalysisError> {
         let kernel = self.kernel()?;
         Ok(self.scan.get_or_init(|| {
-            let cookie_free = kernel.profile.symbol("ObHeaderCookie").is_none();
-            let names = if cookie_free {
-                kernel
-                    .profile
-                    .symbol("ObTypeIndexTable")
-                    .and_then(|rva| type_names(&kernel.space, &kernel.layout, kernel.base + rva))
-            } else {
-                None
-            };
+            let profile = &kernel.profile;
+            let names = profile
+                .symbol("ObTypeIndexTable")
+                .and_then(|rva| type_names(&kernel.space, &kernel.layout, kernel.base + rva));
+            let cookie = profile
+                .symbol("ObHeaderCookie")
+                .and_then(|rva| kernel.space.read_u8(kernel.base + rva).ok());
             scan_processes(
                 &kernel.space,
                 &kernel.layout,
-                &TypeCheck { names },
+                &TypeCheck { names, cookie },
                 Some(&self.scan_progress),
             )
         }))

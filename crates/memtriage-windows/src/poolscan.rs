@@ -28,8 +28,28 @@ pub struct ScannedProcess {
 /// What the scan needs to know about object types.
 #[derive(Debug, Clone, Default)]
 pub struct TypeCheck {
-    /// ObTypeIndexTable resolved: index → type name (builds without a header cookie only).
+    /// ObTypeIndexTable resolved: index → type name.
     pub names: Option<Vec<Option<String>>>,
+    /// ObHeaderCookie (Windows 10+): the stored TypeIndex is
+    /// `index ^ cookie ^ ((object_header_va >> 8) & 0xff)`.
+    pub cookie: Option<u8>,
+}
+
+impl TypeCheck {
+    /// Whether the object header at `oh_va` (0 when unknown) with stored type index `stored`
+    /// is a Process. Without a type table, or with a cookie but no known header address, the
+    /// body validation alone decides.
+    fn is_process(&self, stored: u8, oh_va: u64) -> bool {
+        let Some(names) = &self.names else {
+            return true;
+        };
+        let index = match self.cookie {
+            None => stored,
+            Some(_) if oh_va == 0 => return true,
+            Some(cookie) => stored ^ cookie ^ ((oh_va >> 8) & 0xff) as u8,
+        };
+        names.get(usize::from(index)).and_then(|n| n.as_deref()) == Some("Process")
+    }
 }
 
 fn u64_at(b: &[u8], off: usize) -> Option<u64> {
@@ -129,17 +149,18 @@ fn scan_chunk(
             if !validate_body(mem, layout, &body) {
                 continue;
             }
-            if let Some(names) = &types.names {
+            let va = recover_va(space, layout, &body, body_pa).unwrap_or(0);
+            if types.names.is_some() {
                 let mut oh = [0u8; 0x30];
                 if mem.read_phys(oh_pa, &mut oh).is_err() {
                     continue;
                 }
-                let idx = layout.oh_type_index.get(&oh).unwrap_or(0) as usize;
-                if names.get(idx).and_then(|n| n.as_deref()) != Some("Process") {
+                let stored = layout.oh_type_index.get(&oh).unwrap_or(0) as u8;
+                let oh_va = if va != 0 { va - layout.oh_body } else { 0 };
+                if !types.is_process(stored, oh_va) {
                     continue;
                 }
             }
-            let va = recover_va(space, layout, &body, body_pa).unwrap_or(0);
             if let Some(mut p) = decode(&body, layout, Some(space), va) {
                 p.eprocess_pa = Some(body_pa);
                 out.push(ScannedProcess {
@@ -225,4 +246,39 @@ pub fn scan_processes(
     results.sort_by_key(|r| r.pool_pa);
     results.dedup_by_key(|r| r.process.eprocess_pa);
     results
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table() -> Vec<Option<String>> {
+        let mut names = vec![None; 64];
+        names[7] = Some("Process".to_string());
+        names[8] = Some("Thread".to_string());
+        names
+    }
+
+    #[test]
+    fn type_index_decodes_with_and_without_the_header_cookie() {
+        let plain = TypeCheck {
+            names: Some(table()),
+            cookie: None,
+        };
+        assert!(plain.is_process(7, 0));
+        assert!(!plain.is_process(8, 0));
+        let oh_va = 0xffff_d882_0001_3410u64; // (oh_va >> 8) & 0xff == 0x34
+        let cookie = TypeCheck {
+            names: Some(table()),
+            cookie: Some(0x5a),
+        };
+        let stored = 7 ^ 0x5a ^ 0x34;
+        assert!(cookie.is_process(stored, oh_va));
+        assert!(!cookie.is_process(7, oh_va));
+        assert!(!cookie.is_process(stored, oh_va + 0x100));
+        // Unknown header address: the body validation decides alone.
+        assert!(cookie.is_process(0, 0));
+        // No type table: likewise.
+        assert!(TypeCheck::default().is_process(0, oh_va));
+    }
 }
