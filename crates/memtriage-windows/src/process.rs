@@ -127,11 +127,16 @@ pub fn decode(
                 p.handle_count = space.read_u32(ot + hc.offset).ok();
             }
         }
-        if wow64_process != 0 && is_kernel_address(wow64_process) {
-            // _EWOW64PROCESS.Peb (10+) or the first field of Windows 7/8.1's _WOW64_PROCESS.
-            let off = layout.ewow64_peb.map_or(0, |l| l.offset);
-            p.wow64_peb = space.read_ptr(wow64_process + off).ok().filter(|v| *v != 0);
-        }
+        p.wow64_peb = match layout.ewow64_peb {
+            // Windows 10+: _EWOW64PROCESS.Peb.
+            Some(l) if is_kernel_address(wow64_process) => space
+                .read_ptr(wow64_process + l.offset)
+                .ok()
+                .filter(|v| *v != 0),
+            Some(_) => None,
+            // Windows 7 and 8.1: the field holds the PEB32 address itself.
+            None => Some(wow64_process).filter(|v| *v != 0 && *v < 1 << 32),
+        };
     }
     Some(p)
 }
