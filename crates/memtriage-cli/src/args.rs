@@ -71,6 +71,9 @@ pub struct OverrideArgs {
     /// Assume this Windows build number when choosing a bundled profile.
     #[arg(long, value_name = "N", help_heading = "Discovery overrides")]
     pub build: Option<u32>,
+    /// Translate with 5-level paging (LA57); automatic when an ELF core's CR4 says so.
+    #[arg(long, help_heading = "Discovery overrides")]
+    pub la57: bool,
     /// Read user memory through UserDirectoryTableBase (KVA shadow) where the process has one.
     #[arg(long, help_heading = "Discovery overrides")]
     pub user_dtb: bool,

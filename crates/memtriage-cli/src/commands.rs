@@ -55,6 +55,7 @@ fn overrides(o: &OverrideArgs) -> Overrides {
         isf: o.isf.clone(),
         pdb: o.pdb.clone(),
         build: o.build,
+        la57: o.la57,
     }
 }
 
@@ -279,7 +280,14 @@ fn flatten(prefix: &str, v: &Value, t: &mut Table) {
 fn vtop(a: &VtopArgs) -> Result<u8, String> {
     let session = open_session(&a.capture.image, &a.capture.overrides)?;
     let space: AddressSpace = match (a.capture.overrides.dtb, a.pid) {
-        (Some(dtb), _) => AddressSpace::new(session.memory().clone(), dtb & !0xFFF),
+        (Some(dtb), _) => AddressSpace::with_mode(
+            session.memory().clone(),
+            dtb & !0xFFF,
+            memtriage_windows::discovery::paging_mode(
+                session.memory().as_ref(),
+                &overrides(&a.capture.overrides),
+            ),
+        ),
         (None, pid) => {
             let k = session.kernel().map_err(|e| e.to_string())?;
             match pid {

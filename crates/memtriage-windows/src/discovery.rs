@@ -7,7 +7,7 @@ use crate::layout::Layout;
 use crate::pe::{pe_signature_offset, read_pe, section_names, PeInfo};
 use crate::{process, Result, WinError};
 use memtriage_dump::{PhysicalMemory, PAGE_SIZE};
-use memtriage_paging::AddressSpace;
+use memtriage_paging::{AddressSpace, PagingMode};
 use memtriage_symbols::{MatchKind, PdbId, Profile};
 use serde::Serialize;
 use std::path::PathBuf;
@@ -38,6 +38,22 @@ pub struct Overrides {
     pub pdb: Option<PathBuf>,
     /// Assume this build number.
     pub build: Option<u32>,
+    /// Use 5-level paging (LA57) even when the capture does not say so.
+    pub la57: bool,
+}
+
+/// The paging mode: 5-level when asked for or when the capture's CPU state has CR4.LA57.
+pub fn paging_mode(memory: &dyn PhysicalMemory, overrides: &Overrides) -> PagingMode {
+    let cr4_la57 = memory
+        .metadata()
+        .elf_cpu
+        .as_ref()
+        .is_some_and(|c| c.cr4 & (1 << 12) != 0);
+    if overrides.la57 || cr4_la57 {
+        PagingMode::Level5
+    } else {
+        PagingMode::Level4
+    }
 }
 
 /// One discovery step: what was tried and what it saw.
@@ -145,15 +161,13 @@ pub fn looks_like_pml4(mem: &dyn PhysicalMemory, pa: u64) -> Option<usize> {
 fn validate_dtb(
     mem: &Arc<dyn PhysicalMemory>,
     dtb: u64,
+    mode: PagingMode,
 ) -> std::result::Result<(u32, u32), String> {
-    if dtb & 0xFFF != 0 && dtb & 0xFFF != 0x2 {
-        // KVA-shadow kernels may set low flag bits; anything else is not a DTB.
-    }
     let page = dtb & !0xFFF;
     if !mem.contains(page) {
         return Err(format!("{page:#x} is not in the capture"));
     }
-    let space = AddressSpace::new(mem.clone(), page);
+    let space = AddressSpace::with_mode(mem.clone(), page, mode);
     kuser_version(&space).ok_or_else(|| {
         format!("KUSER_SHARED_DATA ({KUSER_SHARED_DATA:#x}) does not translate to a Windows 6.x/10 version through {page:#x}")
     })
@@ -258,13 +272,17 @@ impl Kernel {
             })
         };
         let meta = memory.metadata().clone();
+        let mode = paging_mode(memory.as_ref(), overrides);
+        if mode == PagingMode::Level5 {
+            step("paging", true, "5-level paging (LA57)".into());
+        }
         let header = meta.crash_dump.clone();
         let mut hints: Vec<u64> = Vec::new();
 
         // --- DTB ---
         let mut found: Option<(u64, String)> = None;
         if let Some(dtb) = overrides.dtb {
-            match validate_dtb(&memory, dtb) {
+            match validate_dtb(&memory, dtb, mode) {
                 Ok(_) => {
                     step("dtb:override", true, format!("{dtb:#x} (--dtb)"));
                 }
@@ -291,7 +309,7 @@ impl Kernel {
             }
             if found.is_none() && h.directory_table_base != 0 {
                 let dtb = h.directory_table_base & !0xFFF;
-                match validate_dtb(&memory, dtb) {
+                match validate_dtb(&memory, dtb, mode) {
                     Ok((ma, mi)) => {
                         step(
                             "dtb:crash-dump-header",
@@ -310,7 +328,7 @@ impl Kernel {
         if found.is_none() {
             if let Some(cpu) = &meta.elf_cpu {
                 let dtb = cpu.cr3 & 0x000F_FFFF_FFFF_F000;
-                match validate_dtb(&memory, dtb) {
+                match validate_dtb(&memory, dtb, mode) {
                     Ok(_) => {
                         step("dtb:elf-cpu-note", true, format!("CR3 {dtb:#x} validated"));
                         found = Some((dtb, "elf-cpu-note".into()));
@@ -325,7 +343,7 @@ impl Kernel {
         }
         if found.is_none() {
             match low_stub {
-                Some((pa, pml4, entry)) => match validate_dtb(&memory, pml4) {
+                Some((pa, pml4, entry)) => match validate_dtb(&memory, pml4, mode) {
                     Ok(_) => {
                         step(
                             "dtb:low-stub",
@@ -354,7 +372,7 @@ impl Kernel {
                 while pa + PAGE_SIZE <= r.end() && pa < DTB_SCAN_LIMIT {
                     if let Some(idx) = looks_like_pml4(memory.as_ref(), pa) {
                         seen += 1;
-                        if let Ok((ma, mi)) = validate_dtb(&memory, pa) {
+                        if let Ok((ma, mi)) = validate_dtb(&memory, pa, mode) {
                             step("dtb:scan", true, format!("PML4 at {pa:#x}, self-reference index {idx:#x}, KUSER_SHARED_DATA says {ma}.{mi}"));
                             found = Some((pa, "scan".into()));
                             break 'scan;
@@ -370,7 +388,7 @@ impl Kernel {
         let Some((dtb, dtb_source)) = found else {
             return Err(WinError::Discovery(describe_failure("no DTB", &steps)));
         };
-        let space = AddressSpace::new(memory.clone(), dtb);
+        let space = AddressSpace::with_mode(memory.clone(), dtb, mode);
         let nt_version = kuser_version(&space);
 
         // --- kernel image ---
@@ -637,7 +655,11 @@ impl Kernel {
 
     /// An address space of a process with page-table base `dtb`, sharing this capture.
     pub fn process_space(&self, dtb: u64) -> AddressSpace {
-        AddressSpace::new(self.memory.clone(), dtb & 0x000F_FFFF_FFFF_F000)
+        AddressSpace::with_mode(
+            self.memory.clone(),
+            dtb & 0x000F_FFFF_FFFF_F000,
+            self.space.mode(),
+        )
     }
 }
 
