@@ -5,7 +5,7 @@ use crate::AnalysisError;
 use memtriage_dump::PhysicalMemory;
 use memtriage_paging::AddressSpace;
 use memtriage_windows::peb::{read_peb, PebInfo, PebLayout};
-use memtriage_windows::poolscan::{scan_processes, type_names, ScannedProcess, TypeCheck};
+use memtriage_windows::poolscan::{scan_processes, ScannedProcess, TypeCheck};
 use memtriage_windows::process::{walk_active_list, Process, ProcessList};
 use memtriage_windows::thread::{threads, Thread};
 use memtriage_windows::vad::{vads, Vad};
@@ -150,17 +150,10 @@ impl Session {
     pub fn scanned(&self) -> Result<&[ScannedProcess], AnalysisError> {
         let kernel = self.kernel()?;
         Ok(self.scan.get_or_init(|| {
-            let profile = &kernel.profile;
-            let names = profile
-                .symbol("ObTypeIndexTable")
-                .and_then(|rva| type_names(&kernel.space, &kernel.layout, kernel.base + rva));
-            let cookie = profile
-                .symbol("ObHeaderCookie")
-                .and_then(|rva| kernel.space.read_u8(kernel.base + rva).ok());
             scan_processes(
                 &kernel.space,
                 &kernel.layout,
-                &TypeCheck { names, cookie },
+                &TypeCheck::for_kernel(kernel),
                 Some(&self.scan_progress),
             )
         }))

@@ -19,7 +19,7 @@
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use memtriage_dump::PhysicalMemory;
 use memtriage_fixtures::{build, shared_isf_dir, Scenario};
-use memtriage_windows::poolscan::{scan_processes, type_names, TypeCheck};
+use memtriage_windows::poolscan::{scan_processes, TypeCheck};
 use memtriage_windows::process::walk_active_list;
 use memtriage_windows::vad::vads;
 use memtriage_windows::{Kernel, Overrides};
@@ -115,12 +115,7 @@ fn benches(c: &mut Criterion) {
     );
     g.finish();
 
-    let names = k150
-        .profile
-        .symbol("ObTypeIndexTable")
-        .filter(|_| k150.profile.symbol("ObHeaderCookie").is_none())
-        .and_then(|rva| type_names(&k150.space, &k150.layout, k150.base + rva));
-    let types = TypeCheck { names };
+    let types = TypeCheck::for_kernel(&k150);
     let bytes: u64 = big.ranges().iter().map(|r| r.len).sum();
     let mut g = c.benchmark_group("poolscan");
     g.sample_size(10).measurement_time(Duration::from_secs(10));

@@ -36,6 +36,20 @@ pub struct TypeCheck {
 }
 
 impl TypeCheck {
+    /// The type table and header cookie of a discovered kernel, where its profile has the
+    /// symbols (`ObTypeIndexTable`, `ObHeaderCookie`).
+    pub fn for_kernel(kernel: &crate::Kernel) -> TypeCheck {
+        let profile = &kernel.profile;
+        TypeCheck {
+            names: profile
+                .symbol("ObTypeIndexTable")
+                .and_then(|rva| type_names(&kernel.space, &kernel.layout, kernel.base + rva)),
+            cookie: profile
+                .symbol("ObHeaderCookie")
+                .and_then(|rva| kernel.space.read_u8(kernel.base + rva).ok()),
+        }
+    }
+
     /// Whether the object header at `oh_va` (0 when unknown) with stored type index `stored`
     /// is a Process. Without a type table, or with a cookie but no known header address, the
     /// body validation alone decides.
