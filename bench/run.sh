@@ -36,7 +36,10 @@ MODULES=11
 # processes: --processes gets total - 14.
 BASE_PROCS=14
 
-log() { printf '[bench] %s\n' "$*" >&2; }
+# Progress goes to fd 3 (the script's stderr), so that redirecting a timed tool's stderr
+# does not swallow it.
+exec 3>&2
+log() { printf '[bench] %s\n' "$*" >&3; }
 
 mkdir -p "$OUT"
 OUT="$(cd "$OUT" && pwd)"

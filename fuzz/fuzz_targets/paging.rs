@@ -20,7 +20,13 @@ fuzz_target!(|data: &[u8]| {
     let mem = Arc::new(mem);
     for mode in [PagingMode::Level4, PagingMode::Level5] {
         let space = AddressSpace::with_mode(mem.clone(), dtb & 0x3_FFFF_F000, mode);
-        for v in [va, va ^ 0xFFFF_8000_0000_0000, 0, 0xFFFF_F780_0000_0000, u64::MAX] {
+        for v in [
+            va,
+            va ^ 0xFFFF_8000_0000_0000,
+            0,
+            0xFFFF_F780_0000_0000,
+            u64::MAX,
+        ] {
             let _ = space.translate(v);
             let _ = space.walk(v);
             let mut buf = [0u8; 64];

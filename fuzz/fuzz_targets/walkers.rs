@@ -1,5 +1,6 @@
-//! The process-list, VAD, PEB/loader-list, thread and kernel-module walkers (and kernel
-//! discovery) over a fixture capture whose hot pages are mutated by the fuzz input.
+//! Kernel discovery and the process-list, VAD, PEB/loader-list, thread and kernel-module
+//! walkers (memtriage-windows) over a fixture capture whose hot pages are mutated by the fuzz
+//! input.
 //!
 //! Input: records of `[page selector u16][offset u16][len u8][len bytes]`; each XORs its bytes
 //! into one of the fixture's "hot" physical pages (page tables, `_EPROCESS`es, VAD nodes,
@@ -7,12 +8,12 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use memtriage_analysis::{Session, SessionOptions};
 use memtriage_dump::SparseMemory;
 use memtriage_fuzz::Overlay;
 use memtriage_paging::AddressSpace;
+use memtriage_windows::peb::{read_peb, PebLayout};
+use memtriage_windows::{kmodule, process, thread, vad, Kernel, Overrides};
 use std::collections::BTreeSet;
-use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
 struct Fixture {
@@ -105,17 +106,19 @@ fuzz_target!(|data: &[u8]| {
         overlay.xor(f.hot[sel % f.hot.len()], off, &rest[5..5 + len]);
         rest = &rest[5 + len..];
     }
-    let session = Session::from_memory(
-        Path::new("fuzz.raw"),
-        Arc::new(overlay),
-        SessionOptions::default(),
-    );
-    let Ok(kernel) = session.kernel() else {
+    let Ok(kernel) = Kernel::discover(Arc::new(overlay), &Overrides::default()) else {
         return;
     };
+    let (space, layout) = (&kernel.space, &*kernel.layout);
     if let Some(head) = kernel.ps_loaded_module_list {
-        let _ = memtriage_windows::kmodule::kernel_modules(&kernel.space, &kernel.layout, head);
+        let _ = kmodule::kernel_modules(space, layout, head);
     }
-    let _ = session.details();
-    let _ = session.warnings();
+    let list = process::walk_active_list(space, layout, kernel.system_eprocess);
+    let peb_layout = PebLayout::native(layout);
+    for p in &list.processes {
+        let pspace = kernel.process_space(p.dtb);
+        let _ = vad::vads(space, layout, p.eprocess);
+        let _ = read_peb(&pspace, &peb_layout, p.peb);
+        let _ = thread::threads(space, &pspace, layout, p);
+    }
 });

@@ -29,10 +29,7 @@ impl Overlay {
         let Some(orig) = self.base.page(pfn) else {
             return;
         };
-        let page = self
-            .patched
-            .entry(pfn)
-            .or_insert_with(|| Box::new(*orig));
+        let page = self.patched.entry(pfn).or_insert_with(|| Box::new(*orig));
         for (i, b) in data.iter().enumerate() {
             page[(offset + i) % PAGE] ^= b;
         }
@@ -51,7 +48,10 @@ impl PhysicalMemory for Overlay {
             let n = (PAGE - in_page).min(buf.len() - off);
             let page: &[u8; PAGE] = match self.patched.get(&pfn) {
                 Some(p) => p,
-                None => self.base.page(pfn).ok_or(PhysError::NotInDump { pa: cur })?,
+                None => self
+                    .base
+                    .page(pfn)
+                    .ok_or(PhysError::NotInDump { pa: cur })?,
             };
             buf[off..off + n].copy_from_slice(&page[in_page..in_page + n]);
             off += n;
@@ -95,7 +95,9 @@ pub fn map_at_kernel_va(data: &[u8]) -> SparseMemory {
     for i in 0..pages {
         let frame = 0x10_0000 + (i as u64) * PAGE_SIZE;
         mem.write_u64(pt + (idx(12) + i as u64) * 8, frame | 0x1);
-        let chunk = data.get(i * PAGE..((i + 1) * PAGE).min(data.len())).unwrap_or(&[]);
+        let chunk = data
+            .get(i * PAGE..((i + 1) * PAGE).min(data.len()))
+            .unwrap_or(&[]);
         mem.add_page(frame);
         mem.write(frame, chunk);
     }

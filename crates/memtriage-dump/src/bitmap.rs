@@ -245,7 +245,6 @@ impl BitmapImage {
 
 impl PhysicalMemory for BitmapImage {
     fn read_phys(&self, pa: u64, buf: &mut [u8]) -> Result<(), PhysError> {
-        let d = self.map.bytes();
         let mut done = 0usize;
         while done < buf.len() {
             let cur = pa
@@ -255,13 +254,21 @@ impl PhysicalMemory for BitmapImage {
             if !self.present(pfn) {
                 return Err(PhysError::NotInDump { pa: cur });
             }
+            // Present pages are stored back to back: extend the read over the run of
+            // consecutive present pages, so a large read is one `pread`.
             let in_page = cur % PAGE_SIZE;
-            let n = ((PAGE_SIZE - in_page) as usize).min(buf.len() - done);
-            let off = (self.page_offset(pfn) + in_page) as usize;
-            let src = d
-                .get(off..off + n)
-                .ok_or(PhysError::NotInDump { pa: cur })?;
-            buf[done..done + n].copy_from_slice(src);
+            let want = (buf.len() - done) as u64;
+            let mut span = PAGE_SIZE - in_page;
+            let mut next = pfn + 1;
+            while span < want && next < self.bits && self.present(next) {
+                span += PAGE_SIZE;
+                next += 1;
+            }
+            let n = span.min(want) as usize;
+            let off = self.page_offset(pfn) + in_page;
+            if !self.map.read_at(off, &mut buf[done..done + n]) {
+                return Err(PhysError::NotInDump { pa: cur });
+            }
             done += n;
         }
         Ok(())

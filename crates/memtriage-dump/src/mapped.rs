@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 #[derive(Debug)]
 pub(crate) struct Mapped {
     map: Mmap,
+    file: File,
     path: PathBuf,
 }
 
@@ -47,6 +48,7 @@ impl Mapped {
         let map = map_read_only(&file).map_err(io_err)?;
         Ok(Mapped {
             map,
+            file,
             path: path.to_path_buf(),
         })
     }
@@ -54,6 +56,37 @@ impl Mapped {
     /// The file's bytes.
     pub(crate) fn bytes(&self) -> &[u8] {
         &self.map
+    }
+
+    /// Copy the file's bytes at `offset` into `buf`; false when they are not all there.
+    ///
+    /// Reads go through `pread` rather than the mapping, so the pages they touch stay in the
+    /// page cache and never count toward this process's resident memory: walkers that read
+    /// scattered pages of a multi-gigabyte capture keep a small, constant footprint. The
+    /// mapping serves header parsing and the zero-copy `slice` API.
+    pub(crate) fn read_at(&self, offset: u64, buf: &mut [u8]) -> bool {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::FileExt;
+            self.file.read_exact_at(buf, offset).is_ok()
+        }
+        #[cfg(not(unix))]
+        {
+            let start = match usize::try_from(offset) {
+                Ok(v) => v,
+                Err(_) => return false,
+            };
+            match start
+                .checked_add(buf.len())
+                .and_then(|end| self.map.get(start..end))
+            {
+                Some(src) => {
+                    buf.copy_from_slice(src);
+                    true
+                }
+                None => false,
+            }
+        }
     }
 
     /// The file's length in bytes.

@@ -87,7 +87,10 @@ impl SegmentedImage {
             }
         }
         if !missing.is_empty() {
-            let bytes: u64 = missing.iter().map(|(a, b)| b - a).sum();
+            // Saturating: extents read from a header can together exceed 2^64 bytes.
+            let bytes = missing
+                .iter()
+                .fold(0u64, |acc, (a, b)| acc.saturating_add(b - a));
             meta.warnings.push(format!(
                 "{what} promise {bytes:#x} bytes ({} pages) that the file ({file_len} bytes) \
                  does not hold; missing physical ranges: {}; reads there return NotInDump",
@@ -173,12 +176,15 @@ impl PhysicalMemory for SegmentedImage {
                 .checked_add(done as u64)
                 .ok_or(PhysError::NotInDump { pa: u64::MAX })?;
             let seg = self.seg_for(cur).ok_or(PhysError::NotInDump { pa: cur })?;
-            let src = self.bytes_from(seg, cur);
-            if src.is_empty() {
+            // Extents were clipped to the file at construction.
+            let avail = seg.end() - cur;
+            let n = usize::try_from(avail)
+                .unwrap_or(usize::MAX)
+                .min(buf.len() - done);
+            let file_off = seg.file_off + (cur - seg.pa);
+            if n == 0 || !self.map.read_at(file_off, &mut buf[done..done + n]) {
                 return Err(PhysError::NotInDump { pa: cur });
             }
-            let n = src.len().min(buf.len() - done);
-            buf[done..done + n].copy_from_slice(&src[..n]);
             done += n;
         }
         Ok(())

@@ -544,17 +544,13 @@ impl Enumerator<'_> {
             *slot = table_pa;
         }
         let mem = &**self.space.memory();
-        let mut copy = [0u8; PAGE as usize];
-        let table: &[u8] = match mem.slice(table_pa, PAGE as usize) {
-            Some(s) => s,
-            None => {
-                if mem.read_phys(table_pa, &mut copy).is_err() {
-                    self.scan.tables_missing += 1;
-                    return;
-                }
-                &copy
-            }
-        };
+        // A copy, not `slice`: borrowing the mapping would pull every table page of a large
+        // capture into this process's resident memory.
+        let mut table = [0u8; PAGE as usize];
+        if mem.read_phys(table_pa, &mut table).is_err() {
+            self.scan.tables_missing += 1;
+            return;
+        }
         let mode = self.space.mode();
         let shift = shift_of(level);
         let span = 1u64 << shift;

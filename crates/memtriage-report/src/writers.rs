@@ -32,21 +32,41 @@ fn row_object(table: &Table, row: &[Cell]) -> Map<String, Value> {
 /// Rows are objects keyed by column name (Hex cells as `"0x…"` strings, missing cells as
 /// `null`). For a tree table each row also has a `children` array holding its child rows.
 pub fn write_table_json(w: &mut dyn Write, table: &Table) -> io::Result<()> {
-    let rows = if table.is_tree() {
-        nest_rows(table)
+    if table.is_tree() {
+        let doc = json!({
+            "title": table.title,
+            "columns": table.columns,
+            "rows": nest_rows(table),
+        });
+        serde_json::to_writer_pretty(&mut *w, &doc).map_err(io::Error::from)?;
     } else {
-        table
-            .rows
-            .iter()
-            .map(|r| Value::Object(row_object(table, r)))
-            .collect()
-    };
-    let doc = json!({
-        "title": table.title,
-        "columns": table.columns,
-        "rows": rows,
-    });
-    serde_json::to_writer_pretty(&mut *w, &doc).map_err(io::Error::from)?;
+        // Flat tables are streamed row by row (same bytes as the document above, keys in
+        // alphabetical order), so a table of a million rows never exists twice in memory.
+        #[derive(serde::Serialize)]
+        struct Doc<'a> {
+            columns: Value,
+            rows: Rows<'a>,
+            title: &'a str,
+        }
+        struct Rows<'a>(&'a Table);
+        impl serde::Serialize for Rows<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                use serde::ser::SerializeSeq;
+                let mut seq = s.serialize_seq(Some(self.0.rows.len()))?;
+                for r in &self.0.rows {
+                    seq.serialize_element(&row_object(self.0, r))?;
+                }
+                seq.end()
+            }
+        }
+        let doc = Doc {
+            // Through a Value, like the tree form: keys sorted.
+            columns: serde_json::to_value(&table.columns).map_err(io::Error::from)?,
+            rows: Rows(table),
+            title: &table.title,
+        };
+        serde_json::to_writer_pretty(&mut *w, &doc).map_err(io::Error::from)?;
+    }
     w.write_all(b"\n")
 }
 

@@ -231,24 +231,20 @@ pub fn scan_processes(
         .par_iter()
         .flat_map_iter(|&(s, e)| {
             let mut out = Vec::new();
-            let len = (e - s) as usize;
-            match mem.slice(s, len) {
-                Some(data) => scan_chunk(mem, space, layout, types, s, data, &mut out),
-                None => {
-                    let mut buf = vec![0u8; len];
-                    if mem.read_phys(s, &mut buf).is_ok() {
-                        scan_chunk(mem, space, layout, types, s, &buf, &mut out);
-                    } else {
-                        // Page by page, skipping what is missing.
-                        let mut pa = s;
-                        while pa < e {
-                            let n = (0x1000 - (pa & 0xFFF)).min(e - pa) as usize;
-                            if mem.read_phys(pa, &mut buf[..n]).is_ok() {
-                                scan_chunk(mem, space, layout, types, pa, &buf[..n], &mut out);
-                            }
-                            pa += n as u64;
-                        }
+            // Read into a buffer rather than borrowing the mapping: the scanned pages stay in
+            // the page cache and out of this process's resident memory.
+            let mut buf = vec![0u8; (e - s) as usize];
+            if mem.read_phys(s, &mut buf).is_ok() {
+                scan_chunk(mem, space, layout, types, s, &buf, &mut out);
+            } else {
+                // Page by page, skipping what is missing.
+                let mut pa = s;
+                while pa < e {
+                    let n = (0x1000 - (pa & 0xFFF)).min(e - pa) as usize;
+                    if mem.read_phys(pa, &mut buf[..n]).is_ok() {
+                        scan_chunk(mem, space, layout, types, pa, &buf[..n], &mut out);
                     }
+                    pa += n as u64;
                 }
             }
             if let Some(p) = progress {
