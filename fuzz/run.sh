@@ -5,6 +5,7 @@
 # overflow checks, so arithmetic overflow on capture data is a crash), then runs the built binaries directly.
 # New corpus entries go to fuzz/target/corpus/<target> (git-ignored); the committed seeds in
 # fuzz/corpus/<target> are only read. Crashes land in fuzz/artifacts/<target>/.
+# Extra libFuzzer flags: FUZZ_FLAGS="-len_control=0" fuzz/run.sh 300 walkers
 set -u
 cd "$(dirname "$0")"
 secs=${1:-300}
@@ -19,7 +20,7 @@ for t in $targets; do
     mkdir -p "target/corpus/$t" "artifacts/$t"
     start=$(date +%s)
     "$bin/$t" -artifact_prefix="artifacts/$t/" -max_total_time="$secs" -rss_limit_mb=1024 \
-        -timeout=10 -max_len=65536 -print_final_stats=1 "target/corpus/$t" "corpus/$t" \
+        -timeout=10 -max_len=65536 -print_final_stats=1 ${FUZZ_FLAGS:-} "target/corpus/$t" "corpus/$t" \
         > "target/logs/$t.log" 2>&1
     rc=$?
     end=$(date +%s)
