@@ -1,6 +1,7 @@
 //! Helpers for the end-to-end tests: locate the `memtriage` binary, generate fixture captures
 //! once per test binary, run commands, read ground truth.
 #![allow(clippy::unwrap_used, missing_docs)]
+#![forbid(unsafe_code)]
 
 use memtriage_fixtures::{build, shared_isf_dir, Scenario};
 use serde_json::Value;

@@ -6,6 +6,7 @@
 //! files ([`Profile::from_isf_path`]), Microsoft PDB files ([`Profile::from_pdb_path`]) and
 //! tables compiled into the binary ([`bundled`]); [`select_profile`] and [`candidates`] pick
 //! one for a kernel (see `docs/profiles.md`).
+#![forbid(unsafe_code)]
 
 pub mod bundled;
 pub mod generate;

@@ -1,5 +1,6 @@
 //! `memtriage-orphans IMAGE [table|json|jsonl|csv]`: run the downstream `orphans` plugin with the
 //! same session and output writers the memtriage CLI uses.
+#![forbid(unsafe_code)]
 
 use memtriage_analysis::{Plugin, PluginOptions, Session, SessionOptions};
 use memtriage_example_downstream_plugin::Orphans;

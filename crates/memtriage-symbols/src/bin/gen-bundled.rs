@@ -1,6 +1,7 @@
 //! Regenerate the bundled profiles of memtriage-symbols.
 //!
 //! `cargo run -p memtriage-symbols --bin gen-bundled -- --shared ../shared --out crates/memtriage-symbols/bundled`
+#![forbid(unsafe_code)]
 
 use std::path::PathBuf;
 use std::process::ExitCode;
