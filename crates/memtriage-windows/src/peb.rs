@@ -396,6 +396,15 @@ pub fn read_peb(
             }
         }
         let mut modules: Vec<LoaderEntry> = entries.into_values().collect();
+        for m in modules
+            .iter()
+            .filter(|m| m.path.is_empty() || m.name.is_empty())
+        {
+            warnings.push(format!(
+                "loader entry {:#x} (DllBase {:#x}): FullDllName or BaseDllName unreadable or too long",
+                m.entry, m.base
+            ));
+        }
         modules.sort_by_key(|m| (m.load_index.unwrap_or(usize::MAX), m.base, m.entry));
         info.modules = modules;
     }
