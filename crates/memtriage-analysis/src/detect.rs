@@ -5,7 +5,7 @@
 
 use crate::regions::ClassifiedRegion;
 use crate::session::ProcessDetail;
-use memtriage_paging::{AddressSpace, RangeState};
+use memtriage_paging::AddressSpace;
 use memtriage_report::{Finding, Severity};
 use memtriage_windows::pe::pe_signature_offset;
 use memtriage_windows::protection::{is_executable, is_rwx};
@@ -71,21 +71,6 @@ pub fn starts_with_pe(head: &[u8]) -> bool {
     pe_signature_offset(head).is_some()
 }
 
-/// Whether any valid page of the region is user-writable and executable in the page tables.
-fn has_wx_pte(space: &AddressSpace, r: &ClassifiedRegion) -> bool {
-    space
-        .ranges(r.vad.start, r.vad.end.saturating_add(1))
-        .iter()
-        .any(|m| m.state == RangeState::Valid && m.writable && !m.nx && m.user)
-}
-
-fn has_x_pte(space: &AddressSpace, r: &ClassifiedRegion) -> bool {
-    space
-        .ranges(r.vad.start, r.vad.end.saturating_add(1))
-        .iter()
-        .any(|m| m.state == RangeState::Valid && !m.nx && m.user)
-}
-
 /// `rwx_private` and `injected_pe` over one process's regions (malfind's rules).
 pub fn malfind(space: &AddressSpace, d: &ProcessDetail) -> Vec<Finding> {
     let mut out = Vec::new();
@@ -100,7 +85,7 @@ pub fn malfind(space: &AddressSpace, d: &ProcessDetail) -> Vec<Finding> {
         let head = first_bytes(space, v.start, 0x1000);
         if v.private {
             let by_vad = is_rwx(idx);
-            let by_pte = !by_vad && has_wx_pte(space, r);
+            let by_pte = !by_vad && r.wx_pte;
             if by_vad || by_pte {
                 let mut f = Finding::new(
                     RWX_PRIVATE,
@@ -128,7 +113,7 @@ pub fn malfind(space: &AddressSpace, d: &ProcessDetail) -> Vec<Finding> {
             }
         }
         if !v.is_image() {
-            let executable = is_executable(idx) || has_x_pte(space, r);
+            let executable = is_executable(idx) || r.x_pte;
             if executable {
                 if let Some(h) = head.as_deref().filter(|h| starts_with_pe(h)) {
                     out.push(
@@ -196,7 +181,7 @@ pub fn unlinked_modules(space: &AddressSpace, d: &ProcessDetail) -> Vec<Finding>
         if load && mem && init_ok {
             continue;
         }
-        let executable = is_executable(u64::from(r.vad.protection_index)) || has_x_pte(space, r);
+        let executable = is_executable(u64::from(r.vad.protection_index)) || r.x_pte;
         let Some(head) = first_bytes(space, r.vad.start, 0x1000) else {
             continue;
         };

@@ -28,6 +28,10 @@ pub struct ClassifiedRegion {
     pub prototype_pages: u64,
     /// Details: heap index, stack thread id, or file path.
     pub details: String,
+    /// A valid user page of the region is writable and executable in the page tables.
+    pub wx_pte: bool,
+    /// A valid user page of the region is executable in the page tables.
+    pub x_pte: bool,
 }
 
 impl ClassifiedRegion {
@@ -49,6 +53,9 @@ impl ClassifiedRegion {
     }
 }
 
+/// User space ends here (4-level paging).
+const USER_END: u64 = 0x0000_8000_0000_0000;
+
 /// Classify every VAD of a process.
 pub fn classify(
     space: &AddressSpace,
@@ -57,6 +64,9 @@ pub fn classify(
     threads: &[Thread],
 ) -> Vec<ClassifiedRegion> {
     let heaps: &[u64] = peb.map(|p| p.heaps.as_slice()).unwrap_or(&[]);
+    // One enumeration of the process's user page tables, split by VAD below (instead of one
+    // walk per VAD). Ranges are sorted and disjoint.
+    let mapped = space.ranges(0, USER_END);
     vads.iter()
         .map(|v| {
             let (mem_type, mut category) = if v.is_image() {
@@ -95,9 +105,18 @@ pub fn classify(
                 demand_zero_pages: 0,
                 prototype_pages: 0,
                 details,
+                wx_pte: false,
+                x_pte: false,
             };
-            for m in space.ranges(v.start, v.end.saturating_add(1)) {
-                let pages = (m.end - m.start) / 0x1000;
+            let end = v.end.saturating_add(1);
+            let first = mapped.partition_point(|m| m.end <= v.start);
+            for m in mapped[first..].iter().take_while(|m| m.start < end) {
+                let (lo, hi) = (m.start.max(v.start), m.end.min(end));
+                let pages = (hi - lo) / 0x1000;
+                if m.state == RangeState::Valid && m.user && !m.nx {
+                    r.x_pte = true;
+                    r.wx_pte |= m.writable;
+                }
                 match m.state {
                     RangeState::Valid => r.valid_pages += pages,
                     RangeState::Transition => r.transition_pages += pages,
