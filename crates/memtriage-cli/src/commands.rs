@@ -5,10 +5,9 @@ use crate::args::{
     VtopArgs,
 };
 use crate::output::{resolve, to_stdout, write, Progress};
-use clap::{ArgMatches, Args, CommandFactory, FromArgMatches};
+use clap::{Args, CommandFactory, FromArgMatches};
 use memtriage_analysis::report::{build_report, system_block};
 use memtriage_analysis::{registry, Plugin, PluginOptions, Session, SessionOptions};
-use memtriage_dump::PhysicalMemory;
 use memtriage_paging::{level_name, AddressSpace};
 use memtriage_report::{
     diff, fail_on, read_report, write_diff_json, write_diff_table, write_report_json,
@@ -19,7 +18,6 @@ use memtriage_windows::Overrides;
 use serde_json::{json, Value};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 /// Parse the command line and run; returns the exit code or a one-line error.
 pub fn run() -> Result<u8, String> {
@@ -38,7 +36,6 @@ pub fn run() -> Result<u8, String> {
         return run_plugin(plugin.as_ref(), &args);
     }
     let cli = Cli::from_arg_matches(&matches).map_err(|e| e.to_string())?;
-    let _: &ArgMatches = sub;
     match cli.command {
         Command::Info(a) => info(&a),
         Command::Vtop(a) => vtop(&a),
@@ -573,6 +570,3 @@ fn rules(a: &RulesArgs) -> Result<u8, String> {
     to_stdout(|w| write(w, &t, format))?;
     Ok(0)
 }
-
-#[allow(dead_code)]
-fn _assert_send(_: Arc<dyn PhysicalMemory>) {}
