@@ -69,6 +69,20 @@ fn base() -> MutexGuard<'static, Base> {
 }
 
 impl Base {
+    fn ldr(&self) -> &memtriage_windows::layout::LdrLayout {
+        self.layout
+            .ldr
+            .as_ref()
+            .expect("the 19041 profile has loader offsets")
+    }
+
+    fn vad(&self) -> &memtriage_windows::layout::VadLayout {
+        self.layout
+            .vad
+            .as_ref()
+            .expect("the 19041 profile has VAD offsets")
+    }
+
     /// Physical address of kernel virtual address `va`.
     fn kpa(&self, va: u64) -> u64 {
         self.kspace
@@ -540,7 +554,7 @@ fn user_process(b: &Base) -> u64 {
 /// (PEB_LDR_DATA address, the process's PEB) of `pid`.
 fn ldr_of(b: &Base, pid: u64) -> u64 {
     let peb = hex(&b.process(pid)["peb"]);
-    b.read_u(pid, peb + b.layout.peb_ldr.offset)
+    b.read_u(pid, peb + b.ldr().peb_ldr.offset)
 }
 
 fn dll_rows(out: &Outcome, pid: u64) -> Vec<Value> {
@@ -560,13 +574,13 @@ fn loader_lists_that_loop_or_point_nowhere() {
         let pid = user_process(&b);
         let ldr = ldr_of(&b, pid);
         // InLoadOrder: the second entry points back at the first.
-        let head = ldr + b.layout.ldr_lists[0];
+        let head = ldr + b.ldr().ldr_lists[0];
         let e1 = b.read_u(pid, head);
         let e2 = b.read_u(pid, e1);
         // InMemoryOrder: the head points at a tiny user address (below the links offset).
-        let mem_head = ldr + b.layout.ldr_lists[1];
+        let mem_head = ldr + b.ldr().ldr_lists[1];
         // InInitializationOrder: a non-canonical address.
-        let init_head = ldr + b.layout.ldr_lists[2];
+        let init_head = ldr + b.ldr().ldr_lists[2];
         let p = vec![
             (b.upa(pid, e2), le(e1)),
             (b.upa(pid, mem_head), le(8)),
@@ -590,10 +604,10 @@ fn unicode_strings_too_long_unreadable_and_names_without_terminators() {
         let mut b = base();
         let pid = user_process(&b);
         let ldr = ldr_of(&b, pid);
-        let e1 = b.read_u(pid, ldr + b.layout.ldr_lists[0]);
-        let entry = e1 - b.layout.ldr_links[0];
-        let base_name = entry + b.layout.ldr_base_name;
-        let full_name = entry + b.layout.ldr_full_name;
+        let e1 = b.read_u(pid, ldr + b.ldr().ldr_lists[0]);
+        let entry = e1 - b.ldr().ldr_links[0];
+        let base_name = entry + b.ldr().ldr_base_name;
+        let full_name = entry + b.ldr().ldr_full_name;
         let mut unreadable = vec![0u8; 16];
         unreadable[..2].copy_from_slice(&0x20u16.to_le_bytes());
         unreadable[2..4].copy_from_slice(&0x20u16.to_le_bytes());
@@ -610,7 +624,7 @@ fn unicode_strings_too_long_unreadable_and_names_without_terminators() {
         // The first kernel module's BaseDllName: 0xFFFE bytes.
         let head = hex(&b.truth["system"]["ps_loaded_module_list"]);
         let k1 = b.read_k(head);
-        let kname = k1 + b.layout.ldr_base_name;
+        let kname = k1 + b.ldr().ldr_base_name;
         p.push((b.kpa(kname), vec![0xFE, 0xFF, 0xFE, 0xFF]));
         let n = b.process(pid)["modules"].as_array().unwrap().len();
         (b.write("strings", "raw", &p), pid, n)
@@ -650,7 +664,7 @@ fn vad_tree_with_a_cycle() {
         let mut b = base();
         let pid = user_process(&b);
         let ep = hex(&b.process(pid)["eprocess"]);
-        let root = b.read_k(ep + b.layout.vad_root_in_eprocess);
+        let root = b.read_k(ep + b.vad().vad_root_in_eprocess);
         // A leaf: a node whose two children are null.
         let leaf = b.process(pid)["regions"]
             .as_array()
@@ -658,11 +672,11 @@ fn vad_tree_with_a_cycle() {
             .iter()
             .map(|r| hex(&r["node"]))
             .find(|&n| {
-                b.read_k(n + b.layout.node_left) == 0 && b.read_k(n + b.layout.node_right) == 0
+                b.read_k(n + b.vad().node_left) == 0 && b.read_k(n + b.vad().node_right) == 0
             })
             .unwrap();
         let n = b.process(pid)["regions"].as_array().unwrap().len();
-        let p = vec![(b.kpa(leaf + b.layout.node_left), le(root))];
+        let p = vec![(b.kpa(leaf + b.vad().node_left), le(root))];
         (b.write("vad-cycle", "raw", &p), pid, root, n)
     };
     let out = run_cmd("vadinfo", &path);
@@ -742,7 +756,7 @@ fn vad_chain_of_a_million_nodes() {
             p.push((f * 4096, page));
         }
         let ep = hex(&b.process(pid)["eprocess"]);
-        p.push((b.kpa(ep + b.layout.vad_root_in_eprocess), le(va)));
+        p.push((b.kpa(ep + b.vad().vad_root_in_eprocess), le(va)));
         (b.write("vad-chain", "raw", &p), pid)
     };
     let out = run_cmd("vadinfo", &path);
@@ -843,35 +857,89 @@ fn trimmed_isf(remove: &[&str], dir: &Path, name: &str) -> PathBuf {
 fn isf_with_missing_types() {
     let path = base().write("isf", "raw", &[]);
     let scratch = tempfile::tempdir().unwrap();
-    for (remove, name) in [
-        (&["_MMVAD_SHORT", "_MMVAD"][..], "no-vad.json"),
-        (&["_EPROCESS"][..], "no-eprocess.json"),
-        (
-            &["_LDR_DATA_TABLE_ENTRY", "_PEB_LDR_DATA"][..],
-            "no-ldr.json",
-        ),
-    ] {
-        let isf = trimmed_isf(remove, scratch.path(), name);
-        for cmd in ["report", "pslist"] {
-            let out = run_guarded(
-                &[
-                    cmd,
-                    path.to_str().unwrap(),
-                    "--isf",
-                    isf.to_str().unwrap(),
-                    "--format",
-                    "json",
-                ],
-                &path,
-            );
-            assert_eq!(out.code, 2, "{cmd} {name}: {}", out.stderr);
-            assert!(
-                remove
-                    .iter()
-                    .any(|ty| out.stderr.contains(&format!("profile has no type {ty}"))),
-                "{}",
-                out.stderr
-            );
-        }
+    let run_with = |cmd: &str, isf: &Path| {
+        run_guarded(
+            &[
+                cmd,
+                path.to_str().unwrap(),
+                "--isf",
+                isf.to_str().unwrap(),
+                "--format",
+                "json",
+            ],
+            &path,
+        )
+    };
+    let truth = &base().truth;
+    let active = truth["processes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["in_active_list"] == true)
+        .count();
+    let all = truth["processes"].as_array().unwrap().len();
+
+    // No _EPROCESS: nothing can be walked: exit 2, one line naming the type.
+    let isf = trimmed_isf(&["_EPROCESS"], scratch.path(), "no-eprocess.json");
+    for cmd in ["report", "pslist"] {
+        let out = run_with(cmd, &isf);
+        assert_eq!(out.code, 2, "{cmd}: {}", out.stderr);
+        assert!(
+            out.stderr.contains("profile has no type _EPROCESS"),
+            "{}",
+            out.stderr
+        );
     }
+
+    // No VAD types: processes, threads and modules still reported, no regions, one warning.
+    let isf = trimmed_isf(&["_MMVAD_SHORT", "_MMVAD"], scratch.path(), "no-vad.json");
+    let out = run_with("report", &isf);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let r = out.json();
+    assert_eq!(r["processes"].as_array().unwrap().len(), all);
+    assert!(r["processes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|p| p["regions"] == serde_json::json!([])));
+    assert!(r["processes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| !p["modules"].as_array().unwrap().is_empty()));
+    let warnings = r["warnings"].to_string();
+    assert!(
+        warnings.contains("VADs (memory regions) not read: profile has no type _MMVAD_SHORT"),
+        "{warnings}"
+    );
+    let out = run_with("pslist", &isf);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.json()["rows"].as_array().unwrap().len(), active);
+
+    // No loader types: processes and regions still reported, no modules, one warning.
+    let isf = trimmed_isf(
+        &["_LDR_DATA_TABLE_ENTRY", "_PEB_LDR_DATA"],
+        scratch.path(),
+        "no-ldr.json",
+    );
+    let out = run_with("report", &isf);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let r = out.json();
+    assert_eq!(r["processes"].as_array().unwrap().len(), all);
+    assert!(r["processes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|p| p["modules"] == serde_json::json!([])));
+    assert!(r["processes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| !p["regions"].as_array().unwrap().is_empty()));
+    assert_eq!(r["kernel_modules"], serde_json::json!([]));
+    let warnings = r["warnings"].to_string();
+    assert!(
+        warnings.contains("PEBs and loader lists (modules) not read: profile has no type"),
+        "{warnings}"
+    );
 }

@@ -182,7 +182,10 @@ impl Session {
             )
         };
         warnings.extend(w.into_iter().map(|w| format!("pid {}: {w}", process.pid)));
-        let (peb, w) = read_peb(&pspace, &PebLayout::native(&kernel.layout), process.peb);
+        let (peb, w) = match PebLayout::native(&kernel.layout) {
+            Some(native) => read_peb(&pspace, &native, process.peb),
+            None => (None, Vec::new()),
+        };
         warnings.extend(w.into_iter().map(|w| format!("pid {}: {w}", process.pid)));
         let peb32 = match (process.wow64_peb, PebLayout::wow64(&kernel.profile)) {
             (Some(va), Some(l32)) => {

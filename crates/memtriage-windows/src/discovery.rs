@@ -601,6 +601,12 @@ impl Kernel {
                 &steps,
             )));
         };
+        warnings.extend(
+            layout
+                .missing
+                .iter()
+                .map(|m| format!("profile {} lacks offsets: {m}", profile.source.name)),
+        );
         let ps_active_process_head = space
             .read_list_entry(system_eprocess.wrapping_add(layout.ep_links))
             .ok()

@@ -32,6 +32,10 @@ pub fn kernel_modules(
 ) -> (Vec<KernelModule>, Vec<String>) {
     let mut out = Vec::new();
     let mut warnings = Vec::new();
+    // Without loader-entry offsets the layout says so once (`Layout::missing`).
+    let Some(layout) = &layout.ldr else {
+        return (out, warnings);
+    };
     let mut seen = HashSet::new();
     let links = layout.ldr_links[0];
     let mut link = match space.read_list_entry(head) {

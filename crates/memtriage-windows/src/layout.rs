@@ -73,7 +73,9 @@ impl Loc {
     }
 }
 
-/// Resolved offsets for processes, threads, VADs, the PEB and loader entries.
+/// Resolved offsets for processes (required), and for threads, VADs and the PEB/loader data
+/// (each group optional: a profile that lacks one still walks processes, and the walkers of
+/// the missing group say so in a warning).
 #[derive(Debug, Clone)]
 #[allow(missing_docs)]
 pub struct Layout {
@@ -89,7 +91,6 @@ pub struct Layout {
     pub ep_create_time: Loc,
     pub ep_exit_time: Loc,
     pub ep_peb: Loc,
-    pub ep_vad_root: u64,
     pub ep_thread_list_head: u64,
     pub ep_active_threads: Option<Loc>,
     pub ep_object_table: Option<Loc>,
@@ -99,7 +100,25 @@ pub struct Layout {
     pub ep_dispatcher_type: Option<Loc>,
     pub handle_table_count: Option<Loc>,
     pub ewow64_peb: Option<Loc>,
-    // _ETHREAD
+    // object and pool headers
+    pub oh_body: u64,
+    pub oh_type_index: Loc,
+    pub oh_info_mask: Loc,
+    pub object_type_name: Option<u64>,
+    /// `_ETHREAD` offsets, when the profile has them.
+    pub thread: Option<ThreadLayout>,
+    /// VAD offsets, when the profile has them.
+    pub vad: Option<VadLayout>,
+    /// PEB, loader-entry and process-parameter offsets, when the profile has them.
+    pub ldr: Option<LdrLayout>,
+    /// What the profile lacks, one line per missing group (for warnings).
+    pub missing: Vec<String>,
+}
+
+/// `_ETHREAD` offsets.
+#[derive(Debug, Clone)]
+#[allow(missing_docs)]
+pub struct ThreadLayout {
     pub et_list_entry: u64,
     pub et_tid: Loc,
     pub et_pid: Loc,
@@ -107,12 +126,12 @@ pub struct Layout {
     pub et_win32_start: Option<Loc>,
     pub et_teb: Loc,
     pub et_create_time: Option<Loc>,
-    // object and pool headers
-    pub oh_body: u64,
-    pub oh_type_index: Loc,
-    pub oh_info_mask: Loc,
-    pub object_type_name: Option<u64>,
-    // VAD
+}
+
+/// VAD tree and VAD node offsets.
+#[derive(Debug, Clone)]
+#[allow(missing_docs)]
+pub struct VadLayout {
     pub vad_kind: VadTreeKind,
     pub vad_root_in_eprocess: u64,
     pub node_left: u64,
@@ -131,7 +150,12 @@ pub struct Layout {
     pub subsection_control_area: Loc,
     pub control_area_file_pointer: Loc,
     pub file_object_name: u64,
-    // PEB / LDR
+}
+
+/// PEB, `_PEB_LDR_DATA`, `_LDR_DATA_TABLE_ENTRY` and process-parameter offsets.
+#[derive(Debug, Clone)]
+#[allow(missing_docs)]
+pub struct LdrLayout {
     pub peb_being_debugged: Loc,
     pub peb_image_base: Loc,
     pub peb_ldr: Loc,
@@ -175,72 +199,49 @@ fn first(p: &Profile, ty: &str, paths: &[&str]) -> Result<Loc, SymbolError> {
     })
 }
 
-impl Layout {
-    /// Resolve every offset the walkers use. Fails naming the first missing type or field.
-    pub fn new(p: &Profile) -> Result<Layout, SymbolError> {
+/// A group's layout, or a line in `missing` saying why it is absent.
+fn group<T>(what: &str, r: Result<T, SymbolError>, missing: &mut Vec<String>) -> Option<T> {
+    r.map_err(|e| missing.push(format!("{what} not read: {e}")))
+        .ok()
+}
+
+impl ThreadLayout {
+    fn new(p: &Profile) -> Result<ThreadLayout, SymbolError> {
+        let et = "_ETHREAD";
+        Ok(ThreadLayout {
+            et_list_entry: p.offset(et, "ThreadListEntry")?,
+            et_tid: req(p, et, "Cid.UniqueThread")?,
+            et_pid: req(p, et, "Cid.UniqueProcess")?,
+            et_start: opt(p, et, "StartAddress"),
+            et_win32_start: opt(p, et, "Win32StartAddress"),
+            et_teb: req(p, et, "Tcb.Teb")?,
+            et_create_time: opt(p, et, "CreateTime"),
+        })
+    }
+}
+
+impl VadLayout {
+    fn new(p: &Profile) -> Result<VadLayout, SymbolError> {
         let ep = "_EPROCESS";
+        let vs = "_MMVAD_SHORT";
         let vad_kind = if p.has_field(ep, "VadRoot.BalancedRoot") {
             VadTreeKind::AvlTable
         } else {
             VadTreeKind::RtlAvlTree
         };
-        let vs = "_MMVAD_SHORT";
-        let (node_left, node_right) = match vad_kind {
-            VadTreeKind::AvlTable => (p.offset(vs, "LeftChild")?, p.offset(vs, "RightChild")?),
+        let (node_left, node_right, vad_root_in_eprocess) = match vad_kind {
+            VadTreeKind::AvlTable => (
+                p.offset(vs, "LeftChild")?,
+                p.offset(vs, "RightChild")?,
+                p.offset(ep, "VadRoot.BalancedRoot.RightChild")?,
+            ),
             VadTreeKind::RtlAvlTree => (
                 p.offset(vs, "VadNode.Left")?,
                 p.offset(vs, "VadNode.Right")?,
+                p.offset(ep, "VadRoot.Root")?,
             ),
         };
-        let vad_root_in_eprocess = match vad_kind {
-            VadTreeKind::AvlTable => p.offset(ep, "VadRoot.BalancedRoot.RightChild")?,
-            VadTreeKind::RtlAvlTree => p.offset(ep, "VadRoot.Root")?,
-        };
-        let ldr_lists = [
-            p.offset("_PEB_LDR_DATA", "InLoadOrderModuleList")?,
-            p.offset("_PEB_LDR_DATA", "InMemoryOrderModuleList")?,
-            p.offset("_PEB_LDR_DATA", "InInitializationOrderModuleList")?,
-        ];
-        let le = "_LDR_DATA_TABLE_ENTRY";
-        let ldr_links = [
-            p.offset(le, "InLoadOrderLinks")?,
-            p.offset(le, "InMemoryOrderLinks")?,
-            p.offset(le, "InInitializationOrderLinks")?,
-        ];
-        let rp = "_RTL_USER_PROCESS_PARAMETERS";
-        Ok(Layout {
-            build: p.build,
-            eprocess_size: p.size_of(ep)?,
-            ep_dtb: req(p, ep, "Pcb.DirectoryTableBase")?,
-            ep_user_dtb: opt(p, ep, "Pcb.UserDirectoryTableBase"),
-            ep_pid: req(p, ep, "UniqueProcessId")?,
-            ep_ppid: req(p, ep, "InheritedFromUniqueProcessId")?,
-            ep_links: p.offset(ep, "ActiveProcessLinks")?,
-            ep_name: req(p, ep, "ImageFileName")?,
-            ep_create_time: req(p, ep, "CreateTime")?,
-            ep_exit_time: req(p, ep, "ExitTime")?,
-            ep_peb: req(p, ep, "Peb")?,
-            ep_vad_root: p.offset(ep, "VadRoot")?,
-            ep_thread_list_head: p.offset(ep, "ThreadListHead")?,
-            ep_active_threads: opt(p, ep, "ActiveThreads"),
-            ep_object_table: opt(p, ep, "ObjectTable"),
-            ep_audit_image: opt(p, ep, "SeAuditProcessCreationInfo.ImageFileName"),
-            ep_wow64: opt(p, ep, "WoW64Process").or_else(|| opt(p, ep, "Wow64Process")),
-            ep_session_id: opt(p, ep, "SessionId"),
-            ep_dispatcher_type: opt(p, ep, "Pcb.Header.Type"),
-            handle_table_count: opt(p, "_HANDLE_TABLE", "HandleCount"),
-            ewow64_peb: opt(p, "_EWOW64PROCESS", "Peb"),
-            et_list_entry: p.offset("_ETHREAD", "ThreadListEntry")?,
-            et_tid: req(p, "_ETHREAD", "Cid.UniqueThread")?,
-            et_pid: req(p, "_ETHREAD", "Cid.UniqueProcess")?,
-            et_start: opt(p, "_ETHREAD", "StartAddress"),
-            et_win32_start: opt(p, "_ETHREAD", "Win32StartAddress"),
-            et_teb: req(p, "_ETHREAD", "Tcb.Teb")?,
-            et_create_time: opt(p, "_ETHREAD", "CreateTime"),
-            oh_body: p.offset("_OBJECT_HEADER", "Body")?,
-            oh_type_index: req(p, "_OBJECT_HEADER", "TypeIndex")?,
-            oh_info_mask: req(p, "_OBJECT_HEADER", "InfoMask")?,
-            object_type_name: p.offset("_OBJECT_TYPE", "Name").ok(),
+        Ok(VadLayout {
             vad_kind,
             vad_root_in_eprocess,
             node_left,
@@ -263,14 +264,31 @@ impl Layout {
             subsection_control_area: req(p, "_SUBSECTION", "ControlArea")?,
             control_area_file_pointer: req(p, "_CONTROL_AREA", "FilePointer")?,
             file_object_name: p.offset("_FILE_OBJECT", "FileName")?,
+        })
+    }
+}
+
+impl LdrLayout {
+    fn new(p: &Profile) -> Result<LdrLayout, SymbolError> {
+        let le = "_LDR_DATA_TABLE_ENTRY";
+        let rp = "_RTL_USER_PROCESS_PARAMETERS";
+        Ok(LdrLayout {
             peb_being_debugged: req(p, "_PEB", "BeingDebugged")?,
             peb_image_base: req(p, "_PEB", "ImageBaseAddress")?,
             peb_ldr: req(p, "_PEB", "Ldr")?,
             peb_params: req(p, "_PEB", "ProcessParameters")?,
             peb_process_heaps: opt(p, "_PEB", "ProcessHeaps"),
             peb_number_of_heaps: opt(p, "_PEB", "NumberOfHeaps"),
-            ldr_lists,
-            ldr_links,
+            ldr_lists: [
+                p.offset("_PEB_LDR_DATA", "InLoadOrderModuleList")?,
+                p.offset("_PEB_LDR_DATA", "InMemoryOrderModuleList")?,
+                p.offset("_PEB_LDR_DATA", "InInitializationOrderModuleList")?,
+            ],
+            ldr_links: [
+                p.offset(le, "InLoadOrderLinks")?,
+                p.offset(le, "InMemoryOrderLinks")?,
+                p.offset(le, "InInitializationOrderLinks")?,
+            ],
             ldr_dll_base: req(p, le, "DllBase")?,
             ldr_entry_point: req(p, le, "EntryPoint")?,
             ldr_size_of_image: req(p, le, "SizeOfImage")?,
@@ -285,5 +303,78 @@ impl Layout {
             params_environment_size: opt(p, rp, "EnvironmentSize"),
             kldr_size: p.size_of(le)?,
         })
+    }
+}
+
+impl Layout {
+    /// Resolve every offset the walkers use. Fails naming the first missing type or field of
+    /// the process layout; a missing thread, VAD or loader group is recorded in
+    /// [`Layout::missing`] instead.
+    pub fn new(p: &Profile) -> Result<Layout, SymbolError> {
+        let ep = "_EPROCESS";
+        let mut missing = Vec::new();
+        let thread = group("threads", ThreadLayout::new(p), &mut missing);
+        let vad = group("VADs (memory regions)", VadLayout::new(p), &mut missing);
+        let ldr = group(
+            "PEBs and loader lists (modules)",
+            LdrLayout::new(p),
+            &mut missing,
+        );
+        Ok(Layout {
+            build: p.build,
+            eprocess_size: p.size_of(ep)?,
+            ep_dtb: req(p, ep, "Pcb.DirectoryTableBase")?,
+            ep_user_dtb: opt(p, ep, "Pcb.UserDirectoryTableBase"),
+            ep_pid: req(p, ep, "UniqueProcessId")?,
+            ep_ppid: req(p, ep, "InheritedFromUniqueProcessId")?,
+            ep_links: p.offset(ep, "ActiveProcessLinks")?,
+            ep_name: req(p, ep, "ImageFileName")?,
+            ep_create_time: req(p, ep, "CreateTime")?,
+            ep_exit_time: req(p, ep, "ExitTime")?,
+            ep_peb: req(p, ep, "Peb")?,
+            ep_thread_list_head: p.offset(ep, "ThreadListHead")?,
+            ep_active_threads: opt(p, ep, "ActiveThreads"),
+            ep_object_table: opt(p, ep, "ObjectTable"),
+            ep_audit_image: opt(p, ep, "SeAuditProcessCreationInfo.ImageFileName"),
+            ep_wow64: opt(p, ep, "WoW64Process").or_else(|| opt(p, ep, "Wow64Process")),
+            ep_session_id: opt(p, ep, "SessionId"),
+            ep_dispatcher_type: opt(p, ep, "Pcb.Header.Type"),
+            handle_table_count: opt(p, "_HANDLE_TABLE", "HandleCount"),
+            ewow64_peb: opt(p, "_EWOW64PROCESS", "Peb"),
+            oh_body: p.offset("_OBJECT_HEADER", "Body")?,
+            oh_type_index: req(p, "_OBJECT_HEADER", "TypeIndex")?,
+            oh_info_mask: req(p, "_OBJECT_HEADER", "InfoMask")?,
+            object_type_name: p.offset("_OBJECT_TYPE", "Name").ok(),
+            thread,
+            vad,
+            ldr,
+            missing,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every bundled profile gives a process layout; all but the partial 26100 table give every
+    /// group, and 26100 says exactly which groups it lacks.
+    #[test]
+    fn every_bundled_profile_gives_a_layout() {
+        for build in memtriage_symbols::bundled::builds() {
+            let p = memtriage_symbols::bundled::by_build(*build).expect("bundled profile");
+            let l = Layout::new(&p).unwrap_or_else(|e| panic!("{build}: {e}"));
+            if *build == 26100 {
+                let groups: Vec<&str> = l
+                    .missing
+                    .iter()
+                    .map(|m| m.split(" not read").next().unwrap_or(""))
+                    .collect();
+                assert_eq!(groups, ["threads"], "{:?}", l.missing);
+                assert!(l.ldr.is_some() && l.vad.is_some());
+            } else {
+                assert!(l.missing.is_empty(), "{build}: {:?}", l.missing);
+            }
+        }
     }
 }

@@ -64,9 +64,10 @@ pub const LDR32_FIELDS: [u64; 6] = [0x18, 0x1C, 0x20, 0x24, 0x2C, 0x38];
 pub const PARAMS32_FIELDS: [u64; 5] = [0x24, 0x38, 0x40, 0x48, 0x290];
 
 impl PebLayout {
-    /// The native (64-bit) layout from the profile's resolved offsets.
-    pub fn native(l: &Layout) -> PebLayout {
-        PebLayout {
+    /// The native (64-bit) layout from the profile's resolved offsets, when it has them.
+    pub fn native(layout: &Layout) -> Option<PebLayout> {
+        let l = layout.ldr.as_ref()?;
+        Some(PebLayout {
             ptr: 8,
             being_debugged: l.peb_being_debugged,
             image_base: l.peb_image_base,
@@ -88,7 +89,7 @@ impl PebLayout {
             params_current_directory: l.params_current_directory,
             params_environment: l.params_environment,
             params_environment_size: l.params_environment_size,
-        }
+        })
     }
 
     /// The WoW64 layout: `_PEB32` from the profile, 32-bit loader structures.

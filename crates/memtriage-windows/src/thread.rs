@@ -39,6 +39,10 @@ pub fn threads(
 ) -> (Vec<Thread>, Vec<String>) {
     let mut out = Vec::new();
     let mut warnings = Vec::new();
+    // Without _ETHREAD offsets the layout says so once (`Layout::missing`).
+    let Some(tl) = &layout.thread else {
+        return (out, warnings);
+    };
     if process.eprocess == 0 {
         return (out, warnings);
     }
@@ -62,21 +66,20 @@ pub fn threads(
             ));
             break;
         }
-        let et = link - layout.et_list_entry;
+        let et = link - tl.et_list_entry;
         let rd = |l: &crate::layout::Loc| l.read(kspace, et);
-        let (Some(tid), Some(pid), Some(teb)) =
-            (rd(&layout.et_tid), rd(&layout.et_pid), rd(&layout.et_teb))
+        let (Some(tid), Some(pid), Some(teb)) = (rd(&tl.et_tid), rd(&tl.et_pid), rd(&tl.et_teb))
         else {
             warnings.push(format!("pid {}: _ETHREAD {et:#x} unreadable", process.pid));
             break;
         };
-        let start_address = layout
+        let start_address = tl
             .et_win32_start
             .and_then(|l| rd(&l))
             .filter(|v| *v != 0)
-            .or_else(|| layout.et_start.and_then(|l| rd(&l)))
+            .or_else(|| tl.et_start.and_then(|l| rd(&l)))
             .unwrap_or(0);
-        let create_time = layout.et_create_time.and_then(|l| rd(&l)).unwrap_or(0);
+        let create_time = tl.et_create_time.and_then(|l| rd(&l)).unwrap_or(0);
         let (stack_base, stack_limit) = if is_user_address(teb) {
             (
                 pspace.read_u64(teb + 8).ok(),

@@ -1,7 +1,7 @@
 //! VAD trees: `_EPROCESS.VadRoot` for both tree kinds.
 
 use crate::is_kernel_address;
-use crate::layout::Layout;
+use crate::layout::{Layout, VadLayout};
 use crate::protection::protection_name;
 use memtriage_paging::AddressSpace;
 use serde::Serialize;
@@ -55,7 +55,7 @@ fn tag_string(raw: u32) -> String {
 }
 
 /// Read the file name behind a long VAD: Subsection → ControlArea → FilePointer → FileName.
-fn vad_file(space: &AddressSpace, layout: &Layout, node: u64) -> Option<String> {
+fn vad_file(space: &AddressSpace, layout: &VadLayout, node: u64) -> Option<String> {
     let sub = layout.vad_subsection?.read(space, node)?;
     if !is_kernel_address(sub) {
         return None;
@@ -74,7 +74,7 @@ fn vad_file(space: &AddressSpace, layout: &Layout, node: u64) -> Option<String> 
         .filter(|s| !s.is_empty())
 }
 
-fn read_node(space: &AddressSpace, layout: &Layout, node: u64) -> Option<(Vad, u64, u64)> {
+fn read_node(space: &AddressSpace, layout: &VadLayout, node: u64) -> Option<(Vad, u64, u64)> {
     let mut buf = vec![0u8; layout.vad_short_size as usize];
     space.read_exact(node, &mut buf).ok()?;
     let g = |l: &crate::layout::Loc| l.get(&buf);
@@ -131,6 +131,10 @@ fn read_node(space: &AddressSpace, layout: &Layout, node: u64) -> Option<(Vad, u
 pub fn vads(space: &AddressSpace, layout: &Layout, eprocess: u64) -> (Vec<Vad>, Vec<String>) {
     let mut out = Vec::new();
     let mut warnings = Vec::new();
+    // Without VAD offsets the layout says so once (`Layout::missing`).
+    let Some(layout) = &layout.vad else {
+        return (out, warnings);
+    };
     let root = match space.read_ptr(eprocess.wrapping_add(layout.vad_root_in_eprocess)) {
         Ok(r) => r,
         Err(e) => {
