@@ -118,7 +118,9 @@ fuzz_target!(|data: &[u8]| {
     for p in &list.processes {
         let pspace = kernel.process_space(p.dtb);
         let _ = vad::vads(space, layout, p.eprocess);
-        let _ = read_peb(&pspace, &peb_layout, p.peb);
+        if let Some(pl) = &peb_layout {
+            let _ = read_peb(&pspace, pl, p.peb);
+        }
         let _ = thread::threads(space, &pspace, layout, p);
     }
 });

@@ -69,7 +69,7 @@ fn base() -> MutexGuard<'static, Base> {
 }
 
 impl Base {
-    fn ldr(&self) -> &memtriage_windows::layout::LdrLayout {
+    fn ldr(&self) -> &memtriage_windows::peb::PebLayout {
         self.layout
             .ldr
             .as_ref()
@@ -554,7 +554,7 @@ fn user_process(b: &Base) -> u64 {
 /// (PEB_LDR_DATA address, the process's PEB) of `pid`.
 fn ldr_of(b: &Base, pid: u64) -> u64 {
     let peb = hex(&b.process(pid)["peb"]);
-    b.read_u(pid, peb + b.ldr().peb_ldr.offset)
+    b.read_u(pid, peb + b.ldr().ldr.offset)
 }
 
 fn dll_rows(out: &Outcome, pid: u64) -> Vec<Value> {
@@ -606,8 +606,8 @@ fn unicode_strings_too_long_unreadable_and_names_without_terminators() {
         let ldr = ldr_of(&b, pid);
         let e1 = b.read_u(pid, ldr + b.ldr().ldr_lists[0]);
         let entry = e1 - b.ldr().ldr_links[0];
-        let base_name = entry + b.ldr().ldr_base_name;
-        let full_name = entry + b.ldr().ldr_full_name;
+        let base_name = entry + b.ldr().base_name;
+        let full_name = entry + b.ldr().full_name;
         let mut unreadable = vec![0u8; 16];
         unreadable[..2].copy_from_slice(&0x20u16.to_le_bytes());
         unreadable[2..4].copy_from_slice(&0x20u16.to_le_bytes());
@@ -624,7 +624,7 @@ fn unicode_strings_too_long_unreadable_and_names_without_terminators() {
         // The first kernel module's BaseDllName: 0xFFFE bytes.
         let head = hex(&b.truth["system"]["ps_loaded_module_list"]);
         let k1 = b.read_k(head);
-        let kname = k1 + b.ldr().ldr_base_name;
+        let kname = k1 + b.ldr().base_name;
         p.push((b.kpa(kname), vec![0xFE, 0xFF, 0xFE, 0xFF]));
         let n = b.process(pid)["modules"].as_array().unwrap().len();
         (b.write("strings", "raw", &p), pid, n)

@@ -82,58 +82,57 @@ pub fn malfind(space: &AddressSpace, d: &ProcessDetail) -> Vec<Finding> {
             continue;
         }
         let idx = u64::from(v.protection_index);
-        let head = first_bytes(space, v.start, 0x1000);
-        if v.private {
-            let by_vad = is_rwx(idx);
-            let by_pte = !by_vad && r.wx_pte;
-            if by_vad || by_pte {
-                let mut f = Finding::new(
-                    RWX_PRIVATE,
-                    Severity::Medium,
-                    format!(
-                        "private committed memory is writable and executable ({})",
-                        if by_vad {
-                            v.protection.as_str()
-                        } else {
-                            "by a valid PTE"
-                        }
-                    ),
-                )
-                .with_process(d.process.pid, name.clone())
-                .with_range(v.start, v.end)
-                .with_evidence("protection", v.protection.clone())
-                .with_evidence("type", r.short_type())
-                .with_evidence("commit_charge", v.commit_charge)
-                .with_evidence("detected_by", if by_vad { "vad_protection" } else { "pte" })
-                .with_mitre("T1055");
-                if let Some(h) = &head {
-                    f = f.with_evidence("first_bytes", hex_bytes(&h[..32.min(h.len())]));
-                }
-                out.push(f);
-            }
+        let by_vad = v.private && is_rwx(idx);
+        let by_pte = v.private && !by_vad && r.wx_pte;
+        let executable_non_image = !v.is_image() && (is_executable(idx) || r.x_pte);
+        if !(by_vad || by_pte || executable_non_image) {
+            continue; // neither rule can fire: don't read the region
         }
-        if !v.is_image() {
-            let executable = is_executable(idx) || r.x_pte;
-            if executable {
-                if let Some(h) = head.as_deref().filter(|h| starts_with_pe(h)) {
-                    out.push(
-                        Finding::new(
-                            INJECTED_PE,
-                            Severity::High,
-                            format!(
-                                "executable {} memory starts with a PE header",
-                                r.short_type()
-                            ),
-                        )
-                        .with_process(d.process.pid, name.clone())
-                        .with_range(v.start, v.end)
-                        .with_evidence("protection", v.protection.clone())
-                        .with_evidence("type", r.short_type())
-                        .with_evidence("first_bytes", hex_bytes(&h[..32]))
-                        .with_mitre("T1055.001")
-                        .with_mitre("T1620"),
-                    );
-                }
+        let head = first_bytes(space, v.start, 0x1000);
+        if by_vad || by_pte {
+            let mut f = Finding::new(
+                RWX_PRIVATE,
+                Severity::Medium,
+                format!(
+                    "private committed memory is writable and executable ({})",
+                    if by_vad {
+                        v.protection.as_str()
+                    } else {
+                        "by a valid PTE"
+                    }
+                ),
+            )
+            .with_process(d.process.pid, name.clone())
+            .with_range(v.start, v.end)
+            .with_evidence("protection", v.protection.clone())
+            .with_evidence("type", r.short_type())
+            .with_evidence("commit_charge", v.commit_charge)
+            .with_evidence("detected_by", if by_vad { "vad_protection" } else { "pte" })
+            .with_mitre("T1055");
+            if let Some(h) = &head {
+                f = f.with_evidence("first_bytes", hex_bytes(&h[..32.min(h.len())]));
+            }
+            out.push(f);
+        }
+        if executable_non_image {
+            if let Some(h) = head.as_deref().filter(|h| starts_with_pe(h)) {
+                out.push(
+                    Finding::new(
+                        INJECTED_PE,
+                        Severity::High,
+                        format!(
+                            "executable {} memory starts with a PE header",
+                            r.short_type()
+                        ),
+                    )
+                    .with_process(d.process.pid, name.clone())
+                    .with_range(v.start, v.end)
+                    .with_evidence("protection", v.protection.clone())
+                    .with_evidence("type", r.short_type())
+                    .with_evidence("first_bytes", hex_bytes(&h[..32]))
+                    .with_mitre("T1055.001")
+                    .with_mitre("T1620"),
+                );
             }
         }
     }

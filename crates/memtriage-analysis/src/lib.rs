@@ -73,6 +73,15 @@ impl PluginOutput {
             warnings: Vec::new(),
         }
     }
+
+    /// A table with the warnings met while computing it, and no findings.
+    pub fn with_warnings(table: Table, warnings: Vec<String>) -> Self {
+        PluginOutput {
+            table,
+            findings: Vec::new(),
+            warnings,
+        }
+    }
 }
 
 /// A plugin: one subcommand of the CLI.

@@ -111,11 +111,7 @@ impl Plugin for PsList {
         for p in list.processes.iter().filter(|p| options.wants(p.pid)) {
             t.push(process_row(p));
         }
-        Ok(PluginOutput {
-            table: t,
-            findings: Vec::new(),
-            warnings: list.warnings.clone(),
-        })
+        Ok(PluginOutput::with_warnings(t, list.warnings.clone()))
     }
 }
 
@@ -199,11 +195,7 @@ impl Plugin for PsTree {
                 t.push_at_depth(depth, process_row(p));
             }
         }
-        Ok(PluginOutput {
-            table: t,
-            findings: Vec::new(),
-            warnings: list.warnings.clone(),
-        })
+        Ok(PluginOutput::with_warnings(t, list.warnings.clone()))
     }
 }
 
@@ -299,11 +291,7 @@ impl Plugin for Modules {
                 Cell::Hex(m.entry),
             ]);
         }
-        Ok(PluginOutput {
-            table: t,
-            findings: Vec::new(),
-            warnings,
-        })
+        Ok(PluginOutput::with_warnings(t, warnings))
     }
 }
 
@@ -356,11 +344,7 @@ impl Plugin for VadInfo {
                 ]);
             }
         }
-        Ok(PluginOutput {
-            table: t,
-            findings: Vec::new(),
-            warnings,
-        })
+        Ok(PluginOutput::with_warnings(t, warnings))
     }
 }
 

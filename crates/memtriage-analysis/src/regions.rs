@@ -148,7 +148,7 @@ pub fn gaps(regions: &[ClassifiedRegion], user_end: u64) -> Vec<Gap> {
     const GRANULARITY: u64 = 0x10000;
     let mut out = Vec::new();
     let mut cursor = 0x10000u64;
-    for r in regions {
+    for (i, r) in regions.iter().enumerate() {
         if r.vad.start > cursor {
             out.push(Gap {
                 start: cursor,
@@ -158,7 +158,8 @@ pub fn gaps(regions: &[ClassifiedRegion], user_end: u64) -> Vec<Gap> {
         }
         let next = r.vad.end.saturating_add(1);
         let aligned = next.div_ceil(GRANULARITY).saturating_mul(GRANULARITY);
-        let following = regions
+        // Regions are sorted by start: only later ones can start at or after `next`.
+        let following = regions[i + 1..]
             .iter()
             .find(|o| o.vad.start >= next)
             .map_or(u64::MAX, |o| o.vad.start);

@@ -51,13 +51,13 @@ pub fn kernel_modules(
             break;
         }
         let entry = link - links;
-        let base = layout.ldr_dll_base.read(space, entry).unwrap_or(0);
-        let size = layout.ldr_size_of_image.read(space, entry).unwrap_or(0);
+        let base = layout.dll_base.read(space, entry).unwrap_or(0);
+        let size = layout.size_of_image.read(space, entry).unwrap_or(0);
         let name = space
-            .read_unicode_string(entry + layout.ldr_base_name, MAX_NAME_BYTES)
+            .read_unicode_string(entry + layout.base_name, MAX_NAME_BYTES)
             .unwrap_or_default();
         let path = space
-            .read_unicode_string(entry + layout.ldr_full_name, MAX_NAME_BYTES)
+            .read_unicode_string(entry + layout.full_name, MAX_NAME_BYTES)
             .unwrap_or_default();
         out.push(KernelModule {
             entry,

@@ -3,6 +3,7 @@
 //! Every offset and bitfield comes from the profile (never from constants), so one walker
 //! serves every build; fields a build lacks are `None`.
 
+use crate::peb::PebLayout;
 use memtriage_symbols::{Field, Profile, SymbolError};
 
 /// Which VAD tree a build uses.
@@ -109,8 +110,9 @@ pub struct Layout {
     pub thread: Option<ThreadLayout>,
     /// VAD offsets, when the profile has them.
     pub vad: Option<VadLayout>,
-    /// PEB, loader-entry and process-parameter offsets, when the profile has them.
-    pub ldr: Option<LdrLayout>,
+    /// PEB, loader-entry and process-parameter offsets (native, 64-bit), when the profile has
+    /// them; also used for the kernel's `_KLDR_DATA_TABLE_ENTRY` list.
+    pub ldr: Option<PebLayout>,
     /// What the profile lacks, one line per missing group (for warnings).
     pub missing: Vec<String>,
 }
@@ -152,38 +154,11 @@ pub struct VadLayout {
     pub file_object_name: u64,
 }
 
-/// PEB, `_PEB_LDR_DATA`, `_LDR_DATA_TABLE_ENTRY` and process-parameter offsets.
-#[derive(Debug, Clone)]
-#[allow(missing_docs)]
-pub struct LdrLayout {
-    pub peb_being_debugged: Loc,
-    pub peb_image_base: Loc,
-    pub peb_ldr: Loc,
-    pub peb_params: Loc,
-    pub peb_process_heaps: Option<Loc>,
-    pub peb_number_of_heaps: Option<Loc>,
-    pub ldr_lists: [u64; 3],
-    pub ldr_links: [u64; 3],
-    pub ldr_dll_base: Loc,
-    pub ldr_entry_point: Loc,
-    pub ldr_size_of_image: Loc,
-    pub ldr_full_name: u64,
-    pub ldr_base_name: u64,
-    pub ldr_load_count: Option<Loc>,
-    pub ldr_load_time: Option<Loc>,
-    pub params_image_path: u64,
-    pub params_command_line: u64,
-    pub params_current_directory: Option<u64>,
-    pub params_environment: Option<Loc>,
-    pub params_environment_size: Option<Loc>,
-    pub kldr_size: u64,
-}
-
-fn req(p: &Profile, ty: &str, path: &str) -> Result<Loc, SymbolError> {
+pub(crate) fn req(p: &Profile, ty: &str, path: &str) -> Result<Loc, SymbolError> {
     p.field(ty, path).map(Loc::from)
 }
 
-fn opt(p: &Profile, ty: &str, path: &str) -> Option<Loc> {
+pub(crate) fn opt(p: &Profile, ty: &str, path: &str) -> Option<Loc> {
     p.field(ty, path).ok().map(Loc::from)
 }
 
@@ -268,44 +243,6 @@ impl VadLayout {
     }
 }
 
-impl LdrLayout {
-    fn new(p: &Profile) -> Result<LdrLayout, SymbolError> {
-        let le = "_LDR_DATA_TABLE_ENTRY";
-        let rp = "_RTL_USER_PROCESS_PARAMETERS";
-        Ok(LdrLayout {
-            peb_being_debugged: req(p, "_PEB", "BeingDebugged")?,
-            peb_image_base: req(p, "_PEB", "ImageBaseAddress")?,
-            peb_ldr: req(p, "_PEB", "Ldr")?,
-            peb_params: req(p, "_PEB", "ProcessParameters")?,
-            peb_process_heaps: opt(p, "_PEB", "ProcessHeaps"),
-            peb_number_of_heaps: opt(p, "_PEB", "NumberOfHeaps"),
-            ldr_lists: [
-                p.offset("_PEB_LDR_DATA", "InLoadOrderModuleList")?,
-                p.offset("_PEB_LDR_DATA", "InMemoryOrderModuleList")?,
-                p.offset("_PEB_LDR_DATA", "InInitializationOrderModuleList")?,
-            ],
-            ldr_links: [
-                p.offset(le, "InLoadOrderLinks")?,
-                p.offset(le, "InMemoryOrderLinks")?,
-                p.offset(le, "InInitializationOrderLinks")?,
-            ],
-            ldr_dll_base: req(p, le, "DllBase")?,
-            ldr_entry_point: req(p, le, "EntryPoint")?,
-            ldr_size_of_image: req(p, le, "SizeOfImage")?,
-            ldr_full_name: p.offset(le, "FullDllName")?,
-            ldr_base_name: p.offset(le, "BaseDllName")?,
-            ldr_load_count: opt(p, le, "ObsoleteLoadCount").or_else(|| opt(p, le, "LoadCount")),
-            ldr_load_time: opt(p, le, "LoadTime"),
-            params_image_path: p.offset(rp, "ImagePathName")?,
-            params_command_line: p.offset(rp, "CommandLine")?,
-            params_current_directory: p.offset(rp, "CurrentDirectory.DosPath").ok(),
-            params_environment: opt(p, rp, "Environment"),
-            params_environment_size: opt(p, rp, "EnvironmentSize"),
-            kldr_size: p.size_of(le)?,
-        })
-    }
-}
-
 impl Layout {
     /// Resolve every offset the walkers use. Fails naming the first missing type or field of
     /// the process layout; a missing thread, VAD or loader group is recorded in
@@ -317,7 +254,7 @@ impl Layout {
         let vad = group("VADs (memory regions)", VadLayout::new(p), &mut missing);
         let ldr = group(
             "PEBs and loader lists (modules)",
-            LdrLayout::new(p),
+            PebLayout::native_from_profile(p),
             &mut missing,
         );
         Ok(Layout {

@@ -1,8 +1,9 @@
 //! The PEB, its loader lists and process parameters, read in the process's own address space.
 
-use crate::layout::{Layout, Loc};
+use crate::layout::{opt, req, Layout, Loc};
 use crate::{is_user_address, MAX_LIST_ENTRIES};
 use memtriage_paging::AddressSpace;
+use memtriage_symbols::SymbolError;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashSet};
 
@@ -64,31 +65,46 @@ pub const LDR32_FIELDS: [u64; 6] = [0x18, 0x1C, 0x20, 0x24, 0x2C, 0x38];
 pub const PARAMS32_FIELDS: [u64; 5] = [0x24, 0x38, 0x40, 0x48, 0x290];
 
 impl PebLayout {
-    /// The native (64-bit) layout from the profile's resolved offsets, when it has them.
+    /// The native (64-bit) layout resolved with the kernel's profile, when it has one.
     pub fn native(layout: &Layout) -> Option<PebLayout> {
-        let l = layout.ldr.as_ref()?;
-        Some(PebLayout {
+        layout.ldr.clone()
+    }
+
+    /// Resolve the native (64-bit) layout from `_PEB`, `_PEB_LDR_DATA`,
+    /// `_LDR_DATA_TABLE_ENTRY` and `_RTL_USER_PROCESS_PARAMETERS`.
+    pub fn native_from_profile(p: &memtriage_symbols::Profile) -> Result<PebLayout, SymbolError> {
+        let le = "_LDR_DATA_TABLE_ENTRY";
+        let rp = "_RTL_USER_PROCESS_PARAMETERS";
+        Ok(PebLayout {
             ptr: 8,
-            being_debugged: l.peb_being_debugged,
-            image_base: l.peb_image_base,
-            ldr: l.peb_ldr,
-            params: l.peb_params,
-            process_heaps: l.peb_process_heaps,
-            number_of_heaps: l.peb_number_of_heaps,
-            ldr_lists: l.ldr_lists,
-            ldr_links: l.ldr_links,
-            dll_base: l.ldr_dll_base,
-            entry_point: l.ldr_entry_point,
-            size_of_image: l.ldr_size_of_image,
-            full_name: l.ldr_full_name,
-            base_name: l.ldr_base_name,
-            load_count: l.ldr_load_count,
-            load_time: l.ldr_load_time,
-            params_image_path: l.params_image_path,
-            params_command_line: l.params_command_line,
-            params_current_directory: l.params_current_directory,
-            params_environment: l.params_environment,
-            params_environment_size: l.params_environment_size,
+            being_debugged: req(p, "_PEB", "BeingDebugged")?,
+            image_base: req(p, "_PEB", "ImageBaseAddress")?,
+            ldr: req(p, "_PEB", "Ldr")?,
+            params: req(p, "_PEB", "ProcessParameters")?,
+            process_heaps: opt(p, "_PEB", "ProcessHeaps"),
+            number_of_heaps: opt(p, "_PEB", "NumberOfHeaps"),
+            ldr_lists: [
+                p.offset("_PEB_LDR_DATA", "InLoadOrderModuleList")?,
+                p.offset("_PEB_LDR_DATA", "InMemoryOrderModuleList")?,
+                p.offset("_PEB_LDR_DATA", "InInitializationOrderModuleList")?,
+            ],
+            ldr_links: [
+                p.offset(le, "InLoadOrderLinks")?,
+                p.offset(le, "InMemoryOrderLinks")?,
+                p.offset(le, "InInitializationOrderLinks")?,
+            ],
+            dll_base: req(p, le, "DllBase")?,
+            entry_point: req(p, le, "EntryPoint")?,
+            size_of_image: req(p, le, "SizeOfImage")?,
+            full_name: p.offset(le, "FullDllName")?,
+            base_name: p.offset(le, "BaseDllName")?,
+            load_count: opt(p, le, "ObsoleteLoadCount").or_else(|| opt(p, le, "LoadCount")),
+            load_time: opt(p, le, "LoadTime"),
+            params_image_path: p.offset(rp, "ImagePathName")?,
+            params_command_line: p.offset(rp, "CommandLine")?,
+            params_current_directory: p.offset(rp, "CurrentDirectory.DosPath").ok(),
+            params_environment: opt(p, rp, "Environment"),
+            params_environment_size: opt(p, rp, "EnvironmentSize"),
         })
     }
 
