@@ -7,7 +7,7 @@
 #   scale  only the memtriage scaling runs (1, 2, 4, 8 GiB; 50, 150, 500 processes)
 # environment:
 #   OUT                where captures and results go (default <repo>/target/bench)
-#   MEMTRIAGE_SHARED   the shared data folder holding isf/ (default <repo>/../shared)
+#   MEMTRIAGE_DATA     the test data folder holding isf/ (default <repo>/testdata)
 #   PEER_VENV          Volatility venv (default tests/peer/.venv, created when missing)
 #   SIZES_MIB          capture sizes of the size series (default "1024 2048 4096 8192")
 #   PROCS              process counts of the process series (default "50 150 500")
@@ -25,7 +25,7 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$HERE/.." && pwd)"
 MODE="${1:-all}"
 OUT="${OUT:-$REPO/target/bench}"
-SHARED="${MEMTRIAGE_SHARED:-$REPO/../shared}"
+SHARED="${MEMTRIAGE_DATA:-$REPO/testdata}"
 VENV="${PEER_VENV:-$REPO/tests/peer/.venv}"
 SIZES_MIB="${SIZES_MIB:-1024 2048 4096 8192}"
 PROCS="${PROCS:-50 150 500}"

@@ -32,7 +32,7 @@ fn fixture() -> &'static Fixture {
         scenario.physical_mib = 32;
         scenario.extra_processes = 0;
         scenario.vads_per_process = 8;
-        let cap = memtriage_fixtures::build(&scenario, &memtriage_fixtures::shared_isf_dir())
+        let cap = memtriage_fixtures::build(&scenario, &memtriage_fixtures::testdata_isf_dir())
             .expect("fixture");
         let memory = Arc::new(cap.memory);
         let t = &cap.truth;

@@ -8,7 +8,7 @@
 # environment:
 #   SEED                 scenario seed (default 1)
 #   MEMTRIAGE_FIXTURES   prebuilt memtriage-fixtures binary (default: cargo run --release)
-#   MEMTRIAGE_SHARED     the shared data folder holding isf/ (default: <repo>/../shared)
+#   MEMTRIAGE_DATA       the test data folder holding isf/ (default: <repo>/testdata)
 #   MEMTRIAGE_REPORT     optional memtriage JSON report passed to compare.py --memtriage
 #                        (otherwise memtriage itself runs on every format and is compared too)
 #   MEMTRIAGE_BIN        prebuilt memtriage binary (default: cargo run --release -p memtriage-cli)
@@ -26,7 +26,7 @@ BUILD="${1:?usage: run.sh BUILD [FORMATS] [OUTDIR]}"
 FORMATS="${2:-raw,full,bitmap}"
 OUTDIR="${3:-$REPO/target/peer/w$BUILD}"
 SEED="${SEED:-1}"
-SHARED="${MEMTRIAGE_SHARED:-$REPO/../shared}"
+SHARED="${MEMTRIAGE_DATA:-$REPO/testdata}"
 VENV="${PEER_VENV:-$HERE/.venv}"
 PLUGINS="${PEER_PLUGINS:-windows.pslist windows.psscan windows.vadinfo windows.dlllist windows.malware.ldrmodules windows.malware.malfind windows.modules}"
 NAME="w$BUILD-s$SEED"

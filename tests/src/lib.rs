@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used, missing_docs)]
 #![forbid(unsafe_code)]
 
-use memtriage_fixtures::{build, shared_isf_dir, Scenario};
+use memtriage_fixtures::{build, testdata_isf_dir, Scenario};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -92,7 +92,7 @@ pub fn generate(scenario: Scenario) -> &'static Generated {
     if let Some(g) = cache.get(&key) {
         return g;
     }
-    let capture = build(&scenario, &shared_isf_dir()).unwrap();
+    let capture = build(&scenario, &testdata_isf_dir()).unwrap();
     let dir = temp_root().path().join(format!("c{}", cache.len()));
     std::fs::create_dir_all(&dir).unwrap();
     let name = scenario.name();

@@ -370,7 +370,7 @@ fn discovery_without_low_stub_and_with_unknown_guid() {
 #[test]
 fn user_isf_profile_is_used_and_agrees() {
     let g = standard(14393);
-    let isf = std::fs::read_dir(repo().join("../shared/isf"))
+    let isf = std::fs::read_dir(repo().join("testdata/isf"))
         .unwrap()
         .map(|e| e.unwrap().path())
         .find(|p| {
@@ -404,7 +404,7 @@ fn user_isf_profile_is_used_and_agrees() {
 
 #[test]
 fn real_full_dump_header_is_reported_exactly() {
-    let path = repo().join("../shared/dumps/fulldump-win10-x64-header-only.dmp");
+    let path = repo().join("testdata/dumps/fulldump-win10-x64-header-only.dmp");
     let out = run(&["info", path.to_str().unwrap(), "--format", "json"]);
     assert_eq!(
         out.status.code(),
@@ -451,7 +451,7 @@ fn real_full_dump_header_is_reported_exactly() {
 
 #[test]
 fn real_triage_dump_is_recognised_and_not_a_memory_image() {
-    let path = repo().join("../shared/dumps/triage-win10-19041-x64.dmp");
+    let path = repo().join("testdata/dumps/triage-win10-19041-x64.dmp");
     let out = run(&["info", path.to_str().unwrap(), "--format", "json"]);
     assert_eq!(
         out.status.code(),

@@ -7,7 +7,7 @@
 #![allow(clippy::unwrap_used)]
 
 use memtriage_dump::{PhysicalMemory, SparseMemory};
-use memtriage_fixtures::{build, isf_path, shared_isf_dir, Capture, Scenario};
+use memtriage_fixtures::{build, isf_path, testdata_isf_dir, Capture, Scenario};
 use memtriage_paging::AddressSpace;
 use memtriage_symbols::Profile;
 use memtriage_windows::Layout;
@@ -49,9 +49,9 @@ fn base() -> MutexGuard<'static, Base> {
             wow64: false,
             ..Scenario::new(BUILD, 1)
         };
-        let cap = build(&scenario, &shared_isf_dir()).unwrap();
+        let cap = build(&scenario, &testdata_isf_dir()).unwrap();
         let truth: Value = serde_json::from_str(&cap.truth_json()).unwrap();
-        let profile = Profile::from_isf_path(&isf_path(&shared_isf_dir(), BUILD).unwrap()).unwrap();
+        let profile = Profile::from_isf_path(&isf_path(&testdata_isf_dir(), BUILD).unwrap()).unwrap();
         let layout = Layout::new(&profile).unwrap();
         let copy: Arc<dyn PhysicalMemory> = Arc::new(cap.memory.clone());
         let kspace = AddressSpace::new(copy, hex(&truth["system"]["dtb"]));
@@ -833,7 +833,7 @@ fn page_tables_that_loop_back_to_the_pml4() {
 fn trimmed_isf(remove: &[&str], dir: &Path, name: &str) -> PathBuf {
     let mut text = Vec::new();
     xz2::read::XzDecoder::new(
-        std::fs::File::open(isf_path(&shared_isf_dir(), BUILD).unwrap()).unwrap(),
+        std::fs::File::open(isf_path(&testdata_isf_dir(), BUILD).unwrap()).unwrap(),
     )
     .read_to_end(&mut text)
     .unwrap();

@@ -13,7 +13,7 @@
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use memtriage_analysis::{Session, SessionOptions};
 use memtriage_dump::PhysicalMemory;
-use memtriage_fixtures::{build, shared_isf_dir, Scenario};
+use memtriage_fixtures::{build, testdata_isf_dir, Scenario};
 use std::sync::Arc;
 
 fn benches(c: &mut Criterion) {
@@ -27,7 +27,7 @@ fn benches(c: &mut Criterion) {
     let dir = std::env::temp_dir().join(format!("memtriage-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("4g-150p.raw");
-    let cap = build(&sc, &shared_isf_dir()).unwrap();
+    let cap = build(&sc, &testdata_isf_dir()).unwrap();
     cap.write_raw(&path).unwrap();
     drop(cap);
     let mem: Arc<dyn PhysicalMemory> = Arc::from(memtriage_dump::open(&path).unwrap());

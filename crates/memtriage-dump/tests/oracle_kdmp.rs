@@ -82,7 +82,7 @@ fn rdmp_dumps_agree_with_kdmp_parser() {
 fn real_full_dump_header_agrees_with_kdmp_parser() {
     let path = Path::new(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/dumps/fulldump-win10-x64-header-only.dmp"
+        "/../../testdata/dumps/fulldump-win10-x64-header-only.dmp"
     ));
     let ours = open(path).unwrap();
     let h = ours.metadata().crash_dump.clone().unwrap();

@@ -1,4 +1,4 @@
-//! The real files in ../shared/dumps, against values read independently with Python `struct`
+//! The real files in testdata/dumps, against values read independently with Python `struct`
 //! (see tests/expected_from_python.md).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -8,11 +8,11 @@ use std::path::Path;
 
 const FULL: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/dumps/fulldump-win10-x64-header-only.dmp"
+    "/../../testdata/dumps/fulldump-win10-x64-header-only.dmp"
 );
 const TRIAGE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/dumps/triage-win10-19041-x64.dmp"
+    "/../../testdata/dumps/triage-win10-19041-x64.dmp"
 );
 
 #[test]

@@ -259,7 +259,7 @@ mod tests {
     use super::*;
 
     fn shared_isf(build: &str) -> Option<std::path::PathBuf> {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/isf");
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/isf");
         std::fs::read_dir(dir)
             .ok()?
             .filter_map(|e| e.ok())
@@ -273,7 +273,7 @@ mod tests {
 
     #[test]
     fn loads_real_19041_isf_with_exact_layout() {
-        let path = shared_isf("19041").expect("../shared/isf holds the 19041 ISF");
+        let path = shared_isf("19041").expect("testdata/isf holds the 19041 ISF");
         let p = Profile::from_isf_path(&path).unwrap();
         assert_eq!(p.build, Some(19041));
         assert_eq!(

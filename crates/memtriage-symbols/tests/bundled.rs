@@ -8,7 +8,7 @@ use memtriage_symbols::{
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
-const SHARED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared");
+const SHARED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata");
 
 fn offsets() -> Value {
     let text = std::fs::read(Path::new(SHARED).join("layouts/offsets.json")).unwrap();

@@ -18,7 +18,7 @@
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use memtriage_dump::PhysicalMemory;
-use memtriage_fixtures::{build, shared_isf_dir, Scenario};
+use memtriage_fixtures::{build, testdata_isf_dir, Scenario};
 use memtriage_windows::poolscan::{scan_processes, TypeCheck};
 use memtriage_windows::process::walk_active_list;
 use memtriage_windows::vad::vads;
@@ -32,7 +32,7 @@ fn capture(tag: &str, sc: &Scenario) -> Arc<dyn PhysicalMemory> {
     let dir = std::env::temp_dir().join(format!("memtriage-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path: PathBuf = dir.join(format!("{tag}.raw"));
-    let cap = build(sc, &shared_isf_dir()).unwrap();
+    let cap = build(sc, &testdata_isf_dir()).unwrap();
     cap.write_raw(&path).unwrap();
     drop(cap);
     let mem = Arc::from(memtriage_dump::open(&path).unwrap());

@@ -17,7 +17,7 @@ const MAX_HEAPS: u64 = 1024;
 /// Where the PEB, its loader data and its parameters keep their fields, and how wide pointers
 /// are: the native 64-bit layout comes from the profile, the WoW64 32-bit one from `_PEB32` in
 /// the profile plus the 32-bit loader layouts, which are the same on every Windows build
-/// (checked against `../shared/layouts/offsets.json` in the tests).
+/// (checked against `testdata/layouts/offsets.json` in the tests).
 #[derive(Debug, Clone)]
 #[allow(missing_docs)]
 pub struct PebLayout {
@@ -432,15 +432,15 @@ pub fn read_peb(
 mod tests {
     use super::*;
 
-    /// The 32-bit loader constants equal the x86 layouts in ../shared/layouts/offsets.json for
+    /// The 32-bit loader constants equal the x86 layouts in testdata/layouts/offsets.json for
     /// Windows 7, 10 1507 and 10 2004.
     #[test]
     fn wow64_constants_match_the_x86_layouts() {
         let path = concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/../../../shared/layouts/offsets.json"
+            "/../../testdata/layouts/offsets.json"
         );
-        let text = std::fs::read_to_string(path).expect("../shared/layouts/offsets.json");
+        let text = std::fs::read_to_string(path).expect("testdata/layouts/offsets.json");
         let v: serde_json::Value = serde_json::from_str(&text).expect("offsets.json parses");
         for k in [
             "x86-kernel-6.1.7601.17514",

@@ -1,13 +1,13 @@
 //! Regenerate the bundled profiles of memtriage-symbols.
 //!
-//! `cargo run -p memtriage-symbols --bin gen-bundled -- --shared ../shared --out crates/memtriage-symbols/bundled`
+//! `cargo run -p memtriage-symbols --bin gen-bundled -- --shared testdata --out crates/memtriage-symbols/bundled`
 #![forbid(unsafe_code)]
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let mut shared = PathBuf::from("../shared");
+    let mut shared = PathBuf::from("testdata");
     let mut out = PathBuf::from("crates/memtriage-symbols/bundled");
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
