@@ -83,7 +83,7 @@ fn run_plugin(plugin: &dyn Plugin, args: &PluginArgs) -> Result<u8, String> {
     let session = open_session(&args.capture.image, &args.capture.overrides)?;
     let format = resolve(args.output.format);
     let total = session.memory().total_bytes();
-    let progress = if matches!(plugin.name(), "psscan" | "ldrmodules" | "malfind") {
+    let progress = if plugin.needs().pool_scan {
         Some(Progress::bytes(
             "scanning",
             total,
@@ -550,21 +550,30 @@ fn diff_cmd(a: &DiffArgs) -> Result<u8, String> {
     Ok(if d.is_empty() { 0 } else { 1 })
 }
 
+memtriage_report::row! {
+    /// One detection rule.
+    struct RuleRow {
+        /// Stable rule id.
+        rule: &'static str,
+        /// Every severity the rule can raise, lowest first.
+        severity: String,
+        /// MITRE ATT&CK technique ids.
+        mitre: String,
+        /// What the rule flags.
+        summary: &'static str,
+    }
+}
+
 fn rules(a: &RulesArgs) -> Result<u8, String> {
-    let mut t = Table::new(
-        "rules",
-        vec![
-            Column::new("rule", ColumnKind::Text),
-            Column::new("severity", ColumnKind::Text),
-            Column::new("mitre", ColumnKind::Text),
-        ],
-    );
-    for (id, sev, mitre) in memtriage_analysis::detect::RULES {
-        t.push(vec![
-            Cell::Text((*id).into()),
-            Cell::Text((*sev).into()),
-            Cell::Text(mitre.join(",")),
-        ]);
+    let mut t = Table::of::<RuleRow>("rules");
+    for rule in memtriage_analysis::detect::rules() {
+        let severities: Vec<&str> = rule.severities.iter().map(|s| s.as_str()).collect();
+        t.push_row(RuleRow {
+            rule: rule.id,
+            severity: severities.join(","),
+            mitre: rule.mitre.join(","),
+            summary: rule.summary,
+        });
     }
     let format = resolve(a.format);
     to_stdout(|w| write(w, &t, format))?;
