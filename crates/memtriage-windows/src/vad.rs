@@ -15,7 +15,7 @@ pub const MAX_NODES: usize = 1_000_000;
 const MAX_NAME_BYTES: u64 = 0x2000;
 
 /// One VAD: a reserved or committed user-space region.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Vad {
     /// Address of the VAD node.
     pub node: u64,
