@@ -141,7 +141,7 @@ impl Session {
         let kernel = self.kernel()?;
         Ok(self.processes.get_or_init(|| {
             let list = walk_active_list(&kernel.space, &kernel.layout, kernel.system_eprocess);
-            self.warn(list.warnings.iter().cloned());
+            self.warn(list.warnings.iter().map(ToString::to_string));
             list
         }))
     }

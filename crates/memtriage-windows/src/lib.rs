@@ -11,6 +11,7 @@
 pub mod discovery;
 pub mod kmodule;
 pub mod layout;
+pub mod list;
 pub mod pe;
 pub mod peb;
 pub mod poolscan;
@@ -18,9 +19,11 @@ pub mod process;
 pub mod protection;
 pub mod thread;
 pub mod vad;
+pub mod warning;
 
 pub use discovery::{DiscoveryStep, Kernel, Overrides};
 pub use layout::Layout;
+pub use warning::{Structure, Warning};
 
 use memtriage_paging::{TranslateError, VirtError};
 
