@@ -263,6 +263,15 @@ pub fn open_source(source: Arc<dyn ByteSource>) -> Result<Capture, OpenError> {
     }
 }
 
+/// Open VMware guest memory from byte sources: `memory` (the `.vmem`) read through the
+/// memory regions of `checkpoint` (the `.vmss` or `.vmsn`).
+pub fn open_vmware(
+    memory: Arc<dyn ByteSource>,
+    checkpoint: Arc<dyn ByteSource>,
+) -> Result<Capture, OpenError> {
+    vmware::open(Evidence::new(memory), Evidence::new(checkpoint))
+}
+
 /// Open any file as a raw image (file offset = physical address), whatever its magic bytes.
 ///
 /// For captures whose first bytes happen to look like a known header, or to inspect a crash
