@@ -207,11 +207,11 @@ mod tests {
         put(0x8, &0xFu32.to_le_bytes());
         put(0xC, &19041u32.to_le_bytes());
         put(0x10, &0x1aa000u64.to_le_bytes());
-        put(0x20, &0xfffff8000_1234u64.to_le_bytes());
+        put(0x20, &0xffff_f800_0001_1234u64.to_le_bytes());
         put(0x30, &0x8664u32.to_le_bytes());
         put(0x38, &0xE2u32.to_le_bytes());
         put(0x48, &7u64.to_le_bytes());
-        put(0x80, &0xfffff800_0000_5000u64.to_le_bytes());
+        put(0x80, &0xffff_f800_0000_5000u64.to_le_bytes());
         put(0x88, &2u32.to_le_bytes());
         put(0x90, &5u64.to_le_bytes());
         put(0x98, &1u64.to_le_bytes());
@@ -233,12 +233,12 @@ mod tests {
         assert_eq!(d.minor_version, 19041);
         assert_eq!(d.directory_table_base, 0x1aa000);
         assert_eq!(d.pfn_database, 0, "PAGE fill reads as 0");
-        assert_eq!(d.ps_loaded_module_list, 0xfffff8000_1234);
+        assert_eq!(d.ps_loaded_module_list, 0xffff_f800_0001_1234);
         assert_eq!(d.machine_image_type, 0x8664);
         assert_eq!(d.number_processors, 0);
         assert_eq!(d.bugcheck_code, 0xE2);
         assert_eq!(d.bugcheck_parameters, [0, 7, 0, 0]);
-        assert_eq!(d.kd_debugger_data_block, 0xfffff800_0000_5000);
+        assert_eq!(d.kd_debugger_data_block, 0xffff_f800_0000_5000);
         assert_eq!(raw.number_of_runs, 2);
         assert_eq!(d.number_of_pages, 5);
         assert_eq!(d.dump_type, 1);
