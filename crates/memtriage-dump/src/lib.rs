@@ -191,7 +191,8 @@ pub struct OpenOptions {
 /// an [`OpenError::Unsupported`] error (32-bit crash dump), a well-known non-capture file
 /// (text, PNG, ZIP, PE, ...) → [`OpenError::NotACapture`], anything else → raw image. A
 /// `.vmem` with a VMware checkpoint (`.vmss`, else `.vmsn`) beside it is read through the
-/// checkpoint's memory regions; opening the checkpoint itself opens the `.vmem` beside it.
+/// checkpoint's memory regions; opening the checkpoint itself opens the `.vmem` beside it, or
+/// the memory stored in the checkpoint when it holds an uncompressed "Memory" block.
 /// Problems that leave the capture usable (pages the header promises but the file lacks,
 /// overlapping runs, ...) are reported in [`DumpMetadata::warnings`] (and the innermost one
 /// in [`DumpMetadata::root_cause`]); unusable files are an [`OpenError`] whose message names
@@ -215,6 +216,8 @@ pub fn open_with(path: &Path, options: &OpenOptions) -> Result<Capture, OpenErro
             if vmem.is_file() {
                 let memory: Arc<dyn ByteSource> = Arc::new(MappedFile::open(&vmem)?);
                 vmware::open(Evidence::new(memory), ev)
+            } else if let Some(capture) = vmware::open_embedded(ev.clone()) {
+                capture
             } else {
                 Err(ev.unsupported(format!(
                     "VMware checkpoint (suspended or snapshot state): it describes the guest's \
@@ -251,10 +254,12 @@ pub fn open_source(source: Arc<dyn ByteSource>) -> Result<Capture, OpenError> {
         Sniffed::CrashDump32 => Err(ev.unsupported(
             "32-bit Windows crash dump (\"PAGEDUMP\"); only 64-bit dumps (\"PAGEDU64\") are read",
         )),
-        Sniffed::VmwareCheckpoint => Err(ev.unsupported(
-            "VMware checkpoint (suspended or snapshot state): it describes the guest's memory \
-             but holds none; open the .vmem beside it",
-        )),
+        Sniffed::VmwareCheckpoint => vmware::open_embedded(ev.clone()).unwrap_or_else(|| {
+            Err(ev.unsupported(
+                "VMware checkpoint (suspended or snapshot state): it describes the guest's \
+                 memory but holds none; open the .vmem beside it",
+            ))
+        }),
         Sniffed::NotACapture(kind) => Err(OpenError::NotACapture {
             path: ev.path(),
             kind,

@@ -358,6 +358,29 @@ fn vmware_regions_map_vmem_pages_to_physical_pages() {
 }
 
 #[test]
+fn vmware_checkpoint_with_its_memory_inside() {
+    let dir = tempfile::tempdir().unwrap();
+    let regions = [(0, 0, 4), (0x10, 4, 4)];
+    let mut g = memory_group(2, &regions);
+    g.truncate(g.len() - 2); // drop the end marker
+    block(&mut g, "Memory", &[0, 0], 7, &vmem(&regions));
+    g.extend_from_slice(&[0, 0]);
+    let p = dir.path().join("suspended.vmss");
+    std::fs::write(
+        &p,
+        checkpoint(&[("cpu", cpu_group(0x5000, false)), ("memory", g)]),
+    )
+    .unwrap();
+    let m = open(&p).unwrap();
+    assert_eq!(m.metadata().format, DumpFormat::Vmware);
+    assert_eq!(m.ranges(), &[r(0, 0x4000), r(0x10000, 0x4000)]);
+    for pa in [0x8, 0x3ff8, 0x10000, 0x13ff8] {
+        assert_eq!(read(&*m, pa, 8).unwrap(), expected(pa, 8), "{pa:#x}");
+    }
+    assert_eq!(m.metadata().elf_cpu.clone().unwrap().cr3, 0x5000);
+}
+
+#[test]
 fn vmware_bad_metadata() {
     let dir = tempfile::tempdir().unwrap();
     let regions = [(0, 0, 4), (0x10, 4, 4)];

@@ -14,11 +14,31 @@ use std::path::{Path, PathBuf};
 /// A `.vmem` larger than this without its checkpoint probably has a memory hole.
 const HOLE_SUSPECT: u64 = 3 << 30;
 
-/// Open `memory` (the `.vmem`, or the checkpoint itself when it embeds the memory) through
-/// the checkpoint in `meta`.
+/// Open `memory` (the `.vmem`) through the checkpoint in `meta`.
 pub(crate) fn open(memory: Evidence, meta: Evidence) -> Result<Capture, OpenError> {
     let cp = checkpoint::read(&meta).map_err(|e| meta.malformed(e.to_string()))?;
-    let vmem_len = memory.len();
+    build(memory, 0, &meta, cp)
+}
+
+/// Open a checkpoint that stores the guest's memory itself (an uncompressed "Memory" block in
+/// its "memory" group, as in snapshots saved without a `.vmem`); `None` when it does not.
+pub(crate) fn open_embedded(meta: Evidence) -> Option<Result<Capture, OpenError>> {
+    let cp = match checkpoint::read(&meta) {
+        Ok(cp) => cp,
+        Err(e) => return Some(Err(meta.malformed(e.to_string()))),
+    };
+    let (base, _size) = cp.embedded_memory?;
+    Some(build(meta.clone(), base, &meta, cp))
+}
+
+/// The capture of `memory`, whose `.vmem` page 0 is at file offset `base`, mapped by `cp`.
+fn build(
+    memory: Evidence,
+    base: u64,
+    meta: &Evidence,
+    cp: checkpoint::Checkpoint,
+) -> Result<Capture, OpenError> {
+    let vmem_len = memory.len().saturating_sub(base);
     let mut md = DumpMetadata::new(DumpFormat::Vmware, vmem_len);
     md.warnings = cp.warnings.clone();
     md.elf_cpu = cp.cpu.clone();
@@ -39,7 +59,11 @@ pub(crate) fn open(memory: Evidence, meta: Evidence) -> Result<Capture, OpenErro
             ))
         };
         let pa = r.ppn.checked_mul(PAGE_SIZE).ok_or_else(overflow)?;
-        let file_off = r.page_num.checked_mul(PAGE_SIZE).ok_or_else(overflow)?;
+        let file_off = r
+            .page_num
+            .checked_mul(PAGE_SIZE)
+            .and_then(|o| o.checked_add(base))
+            .ok_or_else(overflow)?;
         let len = r.pages.checked_mul(PAGE_SIZE).ok_or_else(overflow)?;
         pa.checked_add(len).ok_or_else(overflow)?;
         segs.push(Segment { pa, len, file_off });
@@ -56,7 +80,7 @@ pub(crate) fn open(memory: Evidence, meta: Evidence) -> Result<Capture, OpenErro
         segs.push(Segment {
             pa: 0,
             len: vmem_len,
-            file_off: 0,
+            file_off: base,
         });
     }
     Ok(Box::new(SegmentedImage::new(
