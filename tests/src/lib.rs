@@ -70,8 +70,7 @@ pub struct Generated {
 }
 
 impl Generated {
-    /// Path of the capture in `format` (`raw`, `full.dmp`, `bitmap.dmp`, `elf`, `lime`,
-    /// `vmem` with its `.vmss` beside it).
+    /// Path of the capture in `format` (`raw`, `full.dmp`, `bitmap.dmp`, `elf`).
     pub fn path(&self, format: &str) -> String {
         self.dir
             .join(format!("{}.{format}", self.name))
@@ -106,12 +105,6 @@ pub fn generate(scenario: Scenario) -> &'static Generated {
         .unwrap();
     capture
         .write_elf_core(&dir.join(format!("{name}.elf")))
-        .unwrap();
-    capture
-        .write_lime(&dir.join(format!("{name}.lime")))
-        .unwrap();
-    capture
-        .write_vmware(&dir.join(format!("{name}.vmem")))
         .unwrap();
     let truth_path = dir.join(format!("{name}.truth.json"));
     capture.write_truth(&truth_path).unwrap();

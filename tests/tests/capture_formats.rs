@@ -1,11 +1,48 @@
 //! LiME and VMware (.vmem + .vmss) captures of the same synthetic system as the raw image:
 //! `report` gives the raw capture's result (processes, regions, modules, findings), `info`
 //! shows the ranges and metadata the writers put there, and a `.vmem` read without its
-//! checkpoint shows why the region map matters.
+//! checkpoint shows why the region map matters. Each test writes its own captures (raw, LiME,
+//! VMware) into a temp dir that is removed when the build is done, so the shared fixtures of
+//! the other test binaries stay as they are.
 #![allow(clippy::unwrap_used)]
 
-use memtriage_e2e::{run, run_json, s, standard, Generated, BUILDS};
+use memtriage_e2e::{run, run_json, s, BUILDS};
+use memtriage_fixtures::{build, testdata_isf_dir, Scenario};
 use serde_json::Value;
+use std::path::PathBuf;
+
+/// One build's captures in raw, LiME and VMware form, with the ground truth.
+struct Generated {
+    dir: tempfile::TempDir,
+    name: String,
+    truth: Value,
+}
+
+impl Generated {
+    /// Path of the capture with extension `ext` (`raw`, `lime`, `vmem`, `vmss`).
+    fn path(&self, ext: &str) -> String {
+        self.file(ext).display().to_string()
+    }
+
+    fn file(&self, ext: &str) -> PathBuf {
+        self.dir.path().join(format!("{}.{ext}", self.name))
+    }
+}
+
+/// The default scenario of `build` written as raw, LiME and VMware.
+fn standard(build_no: u32) -> Generated {
+    let scenario = Scenario::new(build_no, 1);
+    let capture = build(&scenario, &testdata_isf_dir()).unwrap();
+    let g = Generated {
+        dir: tempfile::tempdir().unwrap(),
+        name: scenario.name(),
+        truth: serde_json::from_str(&capture.truth_json()).unwrap(),
+    };
+    capture.write_raw(&g.file("raw")).unwrap();
+    capture.write_lime(&g.file("lime")).unwrap();
+    capture.write_vmware(&g.file("vmem")).unwrap();
+    g
+}
 
 /// The report of `path` without its `image` block (path, format and size differ by format).
 fn report_body(path: &str) -> (Value, Value) {
@@ -30,7 +67,7 @@ fn hex(v: &Value) -> u64 {
 #[test]
 fn reports_on_lime_and_vmware_equal_the_raw_report() {
     for build in BUILDS {
-        let g = standard(build);
+        let g = &standard(build);
         let (raw, _) = report_body(&g.path("raw"));
         let want_pids: std::collections::BTreeSet<u64> = g.truth["processes"]
             .as_array()
@@ -70,7 +107,7 @@ fn reports_on_lime_and_vmware_equal_the_raw_report() {
 
 #[test]
 fn info_shows_lime_ranges_and_vmware_regions_and_cpu() {
-    let g = standard(19041);
+    let g = &standard(19041);
     let runs = truth_runs(g);
     let top = runs.last().unwrap().1;
 
@@ -113,7 +150,7 @@ fn info_shows_lime_ranges_and_vmware_regions_and_cpu() {
 
 #[test]
 fn vmem_without_its_checkpoint_is_raw_and_the_region_map_matters() {
-    let g = standard(19041);
+    let g = &standard(19041);
     let dir = tempfile::tempdir().unwrap();
     let alone = dir.path().join("guest.vmem");
     std::fs::copy(g.path("vmem"), &alone).unwrap();
