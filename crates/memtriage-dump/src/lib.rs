@@ -239,8 +239,8 @@ pub fn open_with(path: &Path, options: &OpenOptions) -> Result<Capture, OpenErro
 
 /// Sniff and open a capture from any byte source.
 ///
-/// The same readers as [`open`], chosen by content; a VMware `.vmem` needs its checkpoint
-/// (see [`open_with`]) and is read here as raw.
+/// The same readers as [`open`], chosen by content. A VMware `.vmem` alone is read as raw
+/// here: give its checkpoint with [`open_vmware`].
 pub fn open_source(source: Arc<dyn ByteSource>) -> Result<Capture, OpenError> {
     let ev = Evidence::new(source);
     if ev.len() == 0 {
