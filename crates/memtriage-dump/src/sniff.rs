@@ -157,11 +157,9 @@ fn is_pe(head: &[u8]) -> bool {
     if !head.starts_with(b"MZ") {
         return false;
     }
-    let Some(lfanew) = head
-        .get(0x3C..0x40)
-        .and_then(|b| <[u8; 4]>::try_from(b).ok())
-        .map(u32::from_le_bytes)
-    else {
+    let e_lfanew: Option<nom::IResult<&[u8], u32>> =
+        head.get(0x3C..).map(nom::number::complete::le_u32);
+    let Some(Ok((_, lfanew))) = e_lfanew else {
         return false;
     };
     let at = lfanew as usize;
