@@ -77,6 +77,10 @@ pub struct OverrideArgs {
     /// Read user memory through UserDirectoryTableBase (KVA shadow) where the process has one.
     #[arg(long, help_heading = "Discovery overrides")]
     pub user_dtb: bool,
+    /// VMware checkpoint (.vmss or .vmsn) that maps the pages of the .vmem IMAGE, when it does
+    /// not lie beside the .vmem under the same name.
+    #[arg(long, value_name = "FILE", help_heading = "Capture")]
+    pub vmware_meta: Option<PathBuf>,
 }
 
 /// Output options.

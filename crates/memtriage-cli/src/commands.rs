@@ -57,14 +57,24 @@ fn overrides(o: &OverrideArgs) -> Overrides {
 }
 
 fn open_session(image: &Path, o: &OverrideArgs) -> Result<Session, String> {
-    Session::open(
-        image,
-        SessionOptions {
-            overrides: overrides(o),
-            user_dtb: o.user_dtb,
-        },
-    )
-    .map_err(|e| e.to_string())
+    let options = SessionOptions {
+        overrides: overrides(o),
+        user_dtb: o.user_dtb,
+    };
+    match &o.vmware_meta {
+        Some(meta) => {
+            let open = memtriage_dump::OpenOptions {
+                vmware_meta: Some(meta.clone()),
+            };
+            let capture = memtriage_dump::open_with(image, &open).map_err(|e| e.to_string())?;
+            Ok(Session::from_memory(
+                image,
+                std::sync::Arc::from(capture),
+                options,
+            ))
+        }
+        None => Session::open(image, options).map_err(|e| e.to_string()),
+    }
 }
 
 fn print_warnings(warnings: &[String], quiet: bool) {
@@ -189,6 +199,14 @@ fn info(a: &InfoArgs) -> Result<u8, String> {
     }
     if let Some(c) = &meta.elf_cpu {
         doc["elf_cpu"] = json!({"cr0": hex(c.cr0), "cr3": hex(c.cr3), "cr4": hex(c.cr4)});
+    }
+    if let Some(v) = &meta.vmware {
+        doc["vmware"] = json!({
+            "metadata_file": v.metadata_file,
+            "version": v.version,
+            "vcpus": v.vcpus,
+            "regions": v.regions.iter().map(|r| json!({"ppn": hex(r.ppn), "page_num": hex(r.page_num), "pages": r.pages})).collect::<Vec<_>>(),
+        });
     }
     let mut warnings = meta.warnings.clone();
     if ranges.is_empty() {
