@@ -1,10 +1,10 @@
 //! The address space: walks, reads and range enumeration.
 
 use crate::{
-    canonicalize, is_canonical, Hole, ListEntry, MappedRange, PageSize, PageState, PagingMode,
-    PhysicalMemory, RangeState, ReadReport, SoftwareState, TranslateError, Translation, VirtError,
-    Walk, WalkStep, FRAME_MASK, PTE_LARGE, PTE_NX, PTE_PRESENT, PTE_PROTOTYPE, PTE_TRANSITION,
-    PTE_USER, PTE_WRITABLE,
+    canonicalize, is_canonical, Hole, ListEntry, MappedRange, PageFiles, PageSize, PageState,
+    PagingMode, PhysicalMemory, RangeState, ReadReport, SoftwarePteFormat, SoftwareState,
+    TranslateError, Translation, VirtError, Walk, WalkStep, FRAME_MASK, PTE_LARGE, PTE_NX,
+    PTE_PRESENT, PTE_PROTOTYPE, PTE_TRANSITION, PTE_USER, PTE_WRITABLE,
 };
 use memtriage_dump::PhysError;
 use std::sync::Arc;
@@ -17,12 +17,15 @@ const LARGE_PAT: u64 = 1 << 12;
 /// path): 262,144 tables = 1 GiB of tables, far above any real address space.
 pub const DEFAULT_MAX_TABLES: usize = 1 << 18;
 
-/// A virtual address space: physical memory, the top-level table and the paging mode.
+/// A virtual address space: physical memory, the top-level table and the paging mode, plus
+/// how software PTEs are laid out and the page files paged-out pages are read from.
 #[derive(Clone)]
 pub struct AddressSpace {
     mem: Arc<dyn PhysicalMemory>,
     dtb: u64,
     mode: PagingMode,
+    pte: SoftwarePteFormat,
+    page_files: PageFiles,
 }
 
 impl std::fmt::Debug for AddressSpace {
@@ -30,6 +33,8 @@ impl std::fmt::Debug for AddressSpace {
         f.debug_struct("AddressSpace")
             .field("dtb", &format_args!("{:#x}", self.dtb))
             .field("mode", &self.mode)
+            .field("pte", &self.pte)
+            .field("page_files", &self.page_files.iter().count())
             .finish_non_exhaustive()
     }
 }
@@ -111,7 +116,31 @@ impl AddressSpace {
             mem,
             dtb: dtb & FRAME_MASK,
             mode,
+            pte: SoftwarePteFormat::default(),
+            page_files: PageFiles::none(),
         }
+    }
+
+    /// The same address space reading paged-out pages from `page_files`.
+    pub fn with_page_files(mut self, page_files: PageFiles) -> Self {
+        self.page_files = page_files;
+        self
+    }
+
+    /// The same address space decoding software PTEs with `format`.
+    pub fn with_pte_format(mut self, format: SoftwarePteFormat) -> Self {
+        self.pte = format;
+        self
+    }
+
+    /// The page files paged-out pages are read from (empty when none was given).
+    pub fn page_files(&self) -> &PageFiles {
+        &self.page_files
+    }
+
+    /// How software PTEs are decoded.
+    pub fn pte_format(&self) -> SoftwarePteFormat {
+        self.pte
     }
 
     /// The PML4/PML5 physical address (low 12 bits masked off).
@@ -129,9 +158,12 @@ impl AddressSpace {
         &self.mem
     }
 
-    /// The same physical memory and mode with another DTB (e.g. another process).
+    /// The same physical memory, mode, PTE format and page files with another DTB (e.g.
+    /// another process).
     pub fn with_dtb(&self, dtb: u64) -> Self {
         Self::with_mode(self.mem.clone(), dtb, self.mode)
+            .with_pte_format(self.pte)
+            .with_page_files(self.page_files.clone())
     }
 
     /// Translate `va`. At most one entry per level is read (4 or 5 reads), so self-referencing
@@ -177,7 +209,7 @@ impl AddressSpace {
             });
             let present = entry & PTE_PRESENT != 0;
             if !present && !is_transition(entry) {
-                let software = SoftwareState::from_entry(entry).unwrap_or(SoftwareState::Unmapped);
+                let software = self.pte.classify(entry).unwrap_or(SoftwareState::Unmapped);
                 return Err(TranslateError::NotPresent {
                     va,
                     level,
@@ -268,13 +300,41 @@ impl AddressSpace {
                     }
                 }
                 Err(e) => {
-                    chunk.fill(0);
-                    push_hole(&mut report, cur, n as u64, VirtError::Translate(e));
+                    if let Some(error) = self.read_paged_out(&e, cur, chunk) {
+                        chunk.fill(0);
+                        push_hole(&mut report, cur, n as u64, error);
+                    }
                 }
             }
             off += n;
         }
         report
+    }
+
+    /// Fill `chunk` (bytes at `va`, within one page) after translation failed with `e`: from
+    /// the page file when `e` is a page-file PTE of a page file that was given. `None` when
+    /// the bytes were read; otherwise the hole's error.
+    fn read_paged_out(&self, e: &TranslateError, va: u64, chunk: &mut [u8]) -> Option<VirtError> {
+        let TranslateError::NotPresent {
+            level: 1,
+            software: SoftwareState::PageFile { file, offset },
+            ..
+        } = *e
+        else {
+            return Some(VirtError::Translate(*e));
+        };
+        let Some(pf) = self.page_files.get(file) else {
+            return Some(VirtError::Translate(*e));
+        };
+        match pf.read(offset, va & (PAGE - 1), chunk) {
+            Ok(()) => None,
+            Err(miss) => Some(VirtError::PageFile {
+                va,
+                file,
+                page: offset,
+                miss,
+            }),
+        }
     }
 
     /// Read exactly `buf.len()` bytes at `va`; the error is the first hole's.
@@ -581,7 +641,7 @@ impl Enumerator<'_> {
                     };
                     self.emit(va, span, state, PageSize::Size4K, f);
                 } else if let Some(state) =
-                    SoftwareState::from_entry(entry).and_then(|s| s.range_state())
+                    self.space.pte.classify(entry).and_then(|s| s.range_state())
                 {
                     self.emit(va, span, state, PageSize::Size4K, flags);
                 }
