@@ -77,6 +77,14 @@ pub struct OverrideArgs {
     /// Read user memory through UserDirectoryTableBase (KVA shadow) where the process has one.
     #[arg(long, help_heading = "Discovery overrides")]
     pub user_dtb: bool,
+    /// Read paged-out pages from this page file: FILE is page file 0, N=FILE page file N
+    /// (0-15); repeat for several. Opened read-only.
+    #[arg(
+        long = "pagefile",
+        value_name = "[N=]FILE",
+        help_heading = "Page files"
+    )]
+    pub pagefile: Vec<memtriage_paging::PageFileSpec>,
 }
 
 /// Output options.

@@ -8,7 +8,7 @@ use crate::output::{resolve, to_stdout, write, Progress};
 use clap::{Args, CommandFactory, FromArgMatches};
 use memtriage_analysis::report::{build_report, system_block};
 use memtriage_analysis::{registry, Plugin, PluginOptions, Session, SessionOptions};
-use memtriage_paging::{level_name, AddressSpace};
+use memtriage_paging::{level_name, AddressSpace, PageFiles};
 use memtriage_report::{
     diff, fail_on, read_report, write_diff_json, write_diff_table, write_report_json,
     write_report_jsonl, write_report_table, Cell, Column, ColumnKind, Finding, JsonlOptions,
@@ -62,6 +62,7 @@ fn open_session(image: &Path, o: &OverrideArgs) -> Result<Session, String> {
         SessionOptions {
             overrides: overrides(o),
             user_dtb: o.user_dtb,
+            page_files: PageFiles::open(&o.pagefile).map_err(|e| e.to_string())?,
         },
     )
     .map_err(|e| e.to_string())
@@ -284,7 +285,8 @@ fn vtop(a: &VtopArgs) -> Result<u8, String> {
                 session.memory().as_ref(),
                 &overrides(&a.capture.overrides),
             ),
-        ),
+        )
+        .with_page_files(session.page_files().clone()),
         (None, pid) => {
             let k = session.kernel().map_err(|e| e.to_string())?;
             match pid {
@@ -334,6 +336,9 @@ fn vtop(a: &VtopArgs) -> Result<u8, String> {
         }
         Err(e) => {
             doc["error"] = json!(e.to_string());
+            if let Some(p) = space.paged_out(e) {
+                doc["page_file"] = serde_json::to_value(&p).unwrap_or(Value::Null);
+            }
             if let memtriage_paging::TranslateError::NotPresent { software, .. } = e {
                 doc["software_state"] = serde_json::to_value(software).unwrap_or(Value::Null);
             }
@@ -379,7 +384,10 @@ fn vtop(a: &VtopArgs) -> Result<u8, String> {
                     "=> physical {:#x} ({:?} page, {:?})",
                     t.pa, t.page_size, t.state
                 ),
-                Err(e) => writeln!(w, "=> not translated: {e}"),
+                Err(e) => match space.paged_out(e) {
+                    Some(p) => writeln!(w, "=> {p}"),
+                    None => writeln!(w, "=> not translated: {e}"),
+                },
             }
         }
     })?;

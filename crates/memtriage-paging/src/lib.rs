@@ -38,7 +38,7 @@ mod swpte;
 
 pub use memtriage_dump::PhysicalMemory;
 pub use pagefile::{
-    PageFile, PageFileError, PageFileMiss, PageFileSpec, PageFiles, MAX_PAGE_FILE_NUMBER,
+    PageFile, PageFileError, PageFileMiss, PageFileSpec, PageFiles, PagedOut, MAX_PAGE_FILE_NUMBER,
 };
 pub use space::{AddressSpace, RangeScan, DEFAULT_MAX_TABLES};
 pub use swpte::SoftwarePteFormat;

@@ -274,3 +274,57 @@ impl PageFiles {
         self.files.iter()
     }
 }
+
+/// Where the data of a page-file page is (for `vtop`): the page file and byte offset, and
+/// whether a page file with that number was given and holds the page.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct PagedOut {
+    /// Page-file number.
+    pub file: u8,
+    /// Page index in the page file.
+    pub page: u64,
+    /// Byte offset of the page in the page file (`page * 4096`, saturated).
+    pub offset: u64,
+    /// The page file given with that number, if any.
+    pub path: Option<PathBuf>,
+    /// Size of that page file in bytes.
+    pub file_len: Option<u64>,
+    /// Whether the page lies inside that page file (false when none was given).
+    pub readable: bool,
+}
+
+impl PagedOut {
+    /// Describe page `page` of page file `file` against the page files given.
+    pub fn locate(files: &PageFiles, file: u8, page: u64) -> PagedOut {
+        let given = files.get(file);
+        PagedOut {
+            file,
+            page,
+            offset: page.saturating_mul(PAGE),
+            path: given.map(|f| f.path().to_path_buf()),
+            file_len: given.map(PageFile::len),
+            readable: given.is_some_and(|f| f.has_page(page)),
+        }
+    }
+}
+
+impl std::fmt::Display for PagedOut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let head = format!("page file #{} offset {:#x}", self.file, self.offset);
+        match (&self.path, self.file_len) {
+            (Some(path), _) if self.readable => {
+                write!(f, "{head} -> read from {}", path.display())
+            }
+            (Some(path), Some(len)) => write!(
+                f,
+                "{head} is past the end of {} ({len:#x} bytes)",
+                path.display()
+            ),
+            _ => write!(
+                f,
+                "{head}: not read (no page file #{0} given; use --pagefile {0}=FILE)",
+                self.file
+            ),
+        }
+    }
+}

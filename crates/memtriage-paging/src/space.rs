@@ -2,7 +2,7 @@
 
 use crate::{
     canonicalize, is_canonical, Hole, ListEntry, MappedRange, PageFiles, PageSize, PageState,
-    PagingMode, PhysicalMemory, RangeState, ReadReport, SoftwarePteFormat, SoftwareState,
+    PagedOut, PagingMode, PhysicalMemory, RangeState, ReadReport, SoftwarePteFormat, SoftwareState,
     TranslateError, Translation, VirtError, Walk, WalkStep, FRAME_MASK, PTE_LARGE, PTE_NX,
     PTE_PRESENT, PTE_PROTOTYPE, PTE_TRANSITION, PTE_USER, PTE_WRITABLE,
 };
@@ -334,6 +334,20 @@ impl AddressSpace {
                 page: offset,
                 miss,
             }),
+        }
+    }
+
+    /// For a translation that stopped at a page-file PT entry, where the page's data is (the
+    /// page file and offset, and whether a given page file holds it); `None` otherwise
+    /// (including page-file entries above the PT level: a paged-out page table).
+    pub fn paged_out(&self, e: &TranslateError) -> Option<PagedOut> {
+        match *e {
+            TranslateError::NotPresent {
+                level: 1,
+                software: SoftwareState::PageFile { file, offset },
+                ..
+            } => Some(PagedOut::locate(&self.page_files, file, offset)),
+            _ => None,
         }
     }
 

@@ -1,4 +1,5 @@
 //! Page files: software-PTE layouts of the builds, reads served from a page file, bad page
+#![allow(clippy::unwrap_used)] // tests may unwrap
 //! files and page-file PTEs that point past the end.
 
 mod common;
