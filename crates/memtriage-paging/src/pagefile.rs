@@ -58,7 +58,7 @@ impl FromStr for PageFileSpec {
 #[derive(Debug, thiserror::Error)]
 pub enum PageFileError {
     /// `--pagefile` value that is not `FILE` or `N=FILE`.
-    #[error("--pagefile {spec}: {reason} (use FILE or N=FILE, N from 0 to 15)")]
+    #[error("{reason}; use FILE or N=FILE with N from 0 to 15")]
     BadSpec {
         /// The value given.
         spec: String,

@@ -103,7 +103,7 @@ fn specs_parse_file_and_number() {
     assert_eq!((s.number, s.path), (0, PathBuf::from("a=b")));
     for bad in ["", "16=x", "1=", "999=x"] {
         let e = bad.parse::<PageFileSpec>().unwrap_err();
-        assert!(e.to_string().starts_with("--pagefile"), "{bad}: {e}");
+        assert!(e.to_string().contains("use FILE or N=FILE"), "{bad}: {e}");
     }
 }
 

@@ -35,7 +35,7 @@ pub fn software_pte_format(
         ),
         None => (
             SoftwarePteFormat::SWIZZLED,
-            "assumed (the profile has no _MMPTE_SOFTWARE)",
+            "assumed: the profile has no _MMPTE_SOFTWARE",
         ),
     };
     let mask_va = profile
