@@ -144,6 +144,7 @@ impl Session {
         if let Ok(w) = self.warnings.lock() {
             out.extend(w.iter().cloned());
         }
+        out.extend(self.options.page_files.warnings());
         out
     }
 

@@ -4,12 +4,17 @@
 //! at `index * 4096` of that file. Files are opened read-only, never mapped and never read
 //! whole: each read is one positioned read of the bytes asked for.
 
+use std::collections::BTreeSet;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 const PAGE: u64 = 0x1000;
+/// Distinct missed pages remembered per page file for the warnings (the count goes on).
+const MAX_REMEMBERED_MISSES: usize = 4096;
+/// Missed pages named in one warning.
+const NAMED_MISSES: usize = 8;
 /// Highest page-file number a PTE can name (`PageFileLow` is 4 bits).
 pub const MAX_PAGE_FILE_NUMBER: u8 = 15;
 
@@ -125,6 +130,8 @@ pub struct PageFile {
     path: PathBuf,
     file: File,
     len: u64,
+    /// Page indexes PTEs named that lie past the end (bounded), and how many in all.
+    misses: Mutex<(BTreeSet<u64>, u64)>,
 }
 
 impl PageFile {
@@ -158,6 +165,7 @@ impl PageFile {
             path: path.to_path_buf(),
             file,
             len,
+            misses: Mutex::new((BTreeSet::new(), 0)),
         })
     }
 
@@ -196,6 +204,7 @@ impl PageFile {
             .checked_add(buf.len() as u64)
             .is_some_and(|end| end <= PAGE);
         if !self.has_page(index) || !fits {
+            self.remember_miss(index);
             return Err(PageFileMiss::PastEnd {
                 offset: index.saturating_mul(PAGE),
                 len: self.len,
@@ -207,6 +216,49 @@ impl PageFile {
             message: e.to_string(),
             path: self.path.clone(),
         })
+    }
+}
+
+impl PageFile {
+    fn remember_miss(&self, index: u64) {
+        if let Ok(mut m) = self.misses.lock() {
+            let (pages, total) = &mut *m;
+            if pages.contains(&index) {
+                return;
+            }
+            *total += 1;
+            if pages.len() < MAX_REMEMBERED_MISSES {
+                pages.insert(index);
+            }
+        }
+    }
+
+    /// One warning naming the pages PTEs placed past the end of this file so far (`None`
+    /// when there were none).
+    pub fn miss_warning(&self) -> Option<String> {
+        let m = self.misses.lock().ok()?;
+        let (pages, total) = &*m;
+        if *total == 0 {
+            return None;
+        }
+        let named: Vec<String> = pages
+            .iter()
+            .take(NAMED_MISSES)
+            .map(|p| format!("{p:#x} (offset {:#x})", p.saturating_mul(PAGE)))
+            .collect();
+        let more = total.saturating_sub(named.len() as u64);
+        let tail = if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        };
+        Some(format!(
+            "page file #{} {}: {total} page(s) named by page-file PTEs lie past its end ({:#x} bytes), read as missing: page {}{tail}",
+            self.number,
+            self.path.display(),
+            self.len,
+            named.join(", page "),
+        ))
     }
 }
 
@@ -272,6 +324,14 @@ impl PageFiles {
     /// Every page file, by number.
     pub fn iter(&self) -> impl Iterator<Item = &PageFile> {
         self.files.iter()
+    }
+
+    /// One warning per page file for the pages that were looked for past its end.
+    pub fn warnings(&self) -> Vec<String> {
+        self.files
+            .iter()
+            .filter_map(PageFile::miss_warning)
+            .collect()
     }
 }
 

@@ -183,7 +183,8 @@ fn page_file_pages_are_read_from_the_page_file() {
         path: page_file("pf0.sys", 8),
     }])
     .unwrap();
-    let with = space.clone().with_page_files(files);
+    assert!(files.warnings().is_empty());
+    let with = space.clone().with_page_files(files.clone());
     // A read across the valid page and two paged-out pages.
     let (buf, report) = with.read_vec(base + 0xFF8, 0x2008);
     assert!(report.is_complete(), "{report:?}");
@@ -221,6 +222,15 @@ fn page_file_pages_are_read_from_the_page_file() {
         other => panic!("{other:?}"),
     }
     assert!(e.to_string().contains("past the end of"), "{e}");
+    // The miss is remembered once, for one warning naming the page.
+    assert!(with.read_u8(base + 0x4010).is_err());
+    let path = files.get(0).unwrap().path().display().to_string();
+    assert_eq!(
+        files.warnings(),
+        vec![format!(
+            "page file #0 {path}: 1 page(s) named by page-file PTEs lie past its end (0x8000 bytes), read as missing: page 0x99 (offset 0x99000)"
+        )]
+    );
     // with_dtb keeps the page files.
     let again = with.with_dtb(with.dtb());
     assert_eq!(again.read_u64(base + 0x1000).unwrap(), 2);
