@@ -191,6 +191,13 @@ fn info(a: &InfoArgs) -> Result<u8, String> {
     if let Some(c) = &meta.elf_cpu {
         doc["elf_cpu"] = json!({"cr0": hex(c.cr0), "cr3": hex(c.cr3), "cr4": hex(c.cr4)});
     }
+    if !session.page_files().is_empty() {
+        doc["page_files"] = json!(session
+            .page_files()
+            .iter()
+            .map(|f| json!({"number": f.number(), "path": f.path().display().to_string(), "size": f.len()}))
+            .collect::<Vec<_>>());
+    }
     let mut warnings = meta.warnings.clone();
     if ranges.is_empty() {
         doc["kernel"] = json!({"error": "the capture holds no physical memory"});
