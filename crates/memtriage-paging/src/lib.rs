@@ -28,8 +28,9 @@
 //! - anything else non-zero: demand zero.
 //!
 //! With [`PageFiles`] given ([`AddressSpace::with_page_files`]), reads of page-file pages are
-//! served from the page file (4 KiB at `index * 4096`); without them such bytes are holes
-//! whose error names the page-file page.
+//! served from the page file (4 KiB at `index * 4096`), and a page-file entry above the PT
+//! level (a paged-out page table) is followed into the page file by walks and range
+//! enumeration; without them such bytes are holes whose error names the page-file page.
 #![forbid(unsafe_code)]
 
 mod pagefile;
@@ -263,6 +264,19 @@ pub enum TranslateError {
         /// Physical address of the entry that could not be read.
         pa: u64,
     },
+    /// the table at `level` is paged out to a page file that was given, but could not be read
+    /// there (past its end)
+    #[error("{va:#x}: {} table is in page file #{file} at page {page:#x}, which cannot be read there", lvl(.level))]
+    TableNotInPageFile {
+        /// The address.
+        va: u64,
+        /// Level of the paged-out table.
+        level: u8,
+        /// Page-file number.
+        file: u8,
+        /// Page index in the page file.
+        page: u64,
+    },
     /// large-page bit set where the frame is misaligned, or bit 7 in a PML4/PML5 entry
     #[error("{va:#x}: bad {} entry {entry:#018x}: {reason}", lvl(.level))]
     BadEntry {
@@ -284,6 +298,7 @@ impl TranslateError {
             TranslateError::NonCanonical { va }
             | TranslateError::NotPresent { va, .. }
             | TranslateError::NotInCapture { va, .. }
+            | TranslateError::TableNotInPageFile { va, .. }
             | TranslateError::BadEntry { va, .. } => va,
         }
     }
@@ -300,6 +315,9 @@ pub struct WalkStep {
     pub entry_pa: u64,
     /// The raw entry.
     pub entry: u64,
+    /// `Some((file, page))` when the table was paged out and read from page file `file` at
+    /// page `page`; `entry_pa` is then the entry's byte offset in that page file.
+    pub page_file: Option<(u8, u64)>,
 }
 
 /// A walk with every entry it read, for `memtriage vtop`.

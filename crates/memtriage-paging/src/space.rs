@@ -57,6 +57,25 @@ pub struct RangeScan {
     pub truncated: bool,
 }
 
+/// Where a table page is: in physical memory, or paged out to a page file.
+#[derive(Clone, Copy)]
+enum TablePage {
+    Phys(u64),
+    PageFile { file: u8, page: u64 },
+}
+
+impl TablePage {
+    /// A key unique among table pages, for loop detection (physical addresses are < 2^52).
+    fn key(self) -> u64 {
+        match self {
+            TablePage::Phys(pa) => pa,
+            TablePage::PageFile { file, page } => {
+                (1 << 63) | (u64::from(file) << 56) | (page & ((1 << 56) - 1))
+            }
+        }
+    }
+}
+
 #[derive(Clone, Copy)]
 struct Flags {
     writable: bool,
@@ -187,29 +206,55 @@ impl AddressSpace {
         if !is_canonical(va, self.mode) {
             return Err(TranslateError::NonCanonical { va });
         }
-        let mut table = self.dtb;
+        let mut table = TablePage::Phys(self.dtb);
         let mut flags = Flags::TOP;
         let mut level = self.mode.top_level();
         loop {
             let index = (va >> shift_of(level)) & 0x1FF;
-            let entry_pa = table + index * 8;
-            let entry = self
-                .mem
-                .read_u64(entry_pa)
-                .map_err(|_| TranslateError::NotInCapture {
-                    va,
-                    level,
-                    pa: entry_pa,
-                })?;
+            let (entry_pa, entry, page_file) = match table {
+                TablePage::Phys(t) => {
+                    let entry_pa = t + index * 8;
+                    let entry =
+                        self.mem
+                            .read_u64(entry_pa)
+                            .map_err(|_| TranslateError::NotInCapture {
+                                va,
+                                level,
+                                pa: entry_pa,
+                            })?;
+                    (entry_pa, entry, None)
+                }
+                TablePage::PageFile { file, page } => {
+                    let entry = self.page_file_entry(file, page, index).ok_or(
+                        TranslateError::TableNotInPageFile {
+                            va,
+                            level,
+                            file,
+                            page,
+                        },
+                    )?;
+                    (
+                        page.saturating_mul(PAGE).saturating_add(index * 8),
+                        entry,
+                        Some((file, page)),
+                    )
+                }
+            };
             on_step(WalkStep {
                 level,
                 index: index as u16,
                 entry_pa,
                 entry,
+                page_file,
             });
             let present = entry & PTE_PRESENT != 0;
             if !present && !is_transition(entry) {
                 let software = self.pte.classify(entry).unwrap_or(SoftwareState::Unmapped);
+                if let Some(next) = self.paged_out_table(level, software) {
+                    table = next;
+                    level -= 1;
+                    continue;
+                }
                 return Err(TranslateError::NotPresent {
                     va,
                     level,
@@ -252,8 +297,41 @@ impl AddressSpace {
                     nx: flags.nx,
                 });
             }
-            table = entry & FRAME_MASK;
+            table = TablePage::Phys(entry & FRAME_MASK);
             level -= 1;
+        }
+    }
+
+    /// The table an entry at `level` (above the PT) names when it is a page-file entry of a
+    /// page file that was given: the paged-out table is read from there.
+    fn paged_out_table(&self, level: u8, software: SoftwareState) -> Option<TablePage> {
+        match software {
+            SoftwareState::PageFile { file, offset } if level > 1 => self
+                .page_files
+                .get(file)
+                .map(|_| TablePage::PageFile { file, page: offset }),
+            _ => None,
+        }
+    }
+
+    /// Entry `index` of the table paged out to page `page` of page file `file`.
+    fn page_file_entry(&self, file: u8, page: u64, index: u64) -> Option<u64> {
+        let mut b = [0u8; 8];
+        self.page_files
+            .get(file)?
+            .read(page, index * 8, &mut b)
+            .ok()?;
+        Some(u64::from_le_bytes(b))
+    }
+
+    /// Read a whole table page.
+    fn read_table(&self, table: TablePage, buf: &mut [u8; PAGE as usize]) -> bool {
+        match table {
+            TablePage::Phys(pa) => self.mem.read_phys(pa, buf).is_ok(),
+            TablePage::PageFile { file, page } => self
+                .page_files
+                .get(file)
+                .is_some_and(|pf| pf.read(page, 0, buf).is_ok()),
         }
     }
 
@@ -546,7 +624,7 @@ impl AddressSpace {
         };
         if start < end {
             let top = self.mode.top_level();
-            e.visit(self.dtb, top, 0, Flags::TOP, 0);
+            e.visit(TablePage::Phys(self.dtb), top, 0, Flags::TOP, 0);
         }
         e.scan
     }
@@ -608,20 +686,19 @@ struct Enumerator<'a> {
 impl Enumerator<'_> {
     /// Visit the table at `table_pa` of `level`; `base` holds the index bits of the levels
     /// above (not sign-extended).
-    fn visit(&mut self, table_pa: u64, level: u8, base: u64, flags: Flags, depth: usize) {
+    fn visit(&mut self, table_page: TablePage, level: u8, base: u64, flags: Flags, depth: usize) {
         if self.scan.tables_visited >= self.max_tables {
             self.scan.truncated = true;
             return;
         }
         self.scan.tables_visited += 1;
         if let Some(slot) = self.path.get_mut(depth) {
-            *slot = table_pa;
+            *slot = table_page.key();
         }
-        let mem = &**self.space.memory();
         // A copy, not `slice`: borrowing the mapping would pull every table page of a large
         // capture into this process's resident memory.
         let mut table = [0u8; PAGE as usize];
-        if mem.read_phys(table_pa, &mut table).is_err() {
+        if !self.space.read_table(table_page, &mut table) {
             self.scan.tables_missing += 1;
             return;
         }
@@ -662,7 +739,23 @@ impl Enumerator<'_> {
                 continue;
             }
             if !present && !is_transition(entry) {
-                continue; // non-present subtree
+                // a paged-out table (followed when its page file was given), else a
+                // non-present subtree
+                let software = self.space.pte.classify(entry);
+                if let Some(next) = software.and_then(|s| self.space.paged_out_table(level, s)) {
+                    if self.on_path(next.key(), depth) {
+                        self.scan.loops_skipped += 1;
+                    } else {
+                        self.visit(
+                            next,
+                            level - 1,
+                            va & (u64::MAX >> (64 - mode.va_bits())),
+                            flags,
+                            depth + 1,
+                        );
+                    }
+                }
+                continue;
             }
             let f = flags.with(entry);
             if present && entry & PTE_LARGE != 0 {
@@ -680,19 +773,22 @@ impl Enumerator<'_> {
                 continue;
             }
             let next = entry & FRAME_MASK;
-            let on_path = self.path.get(..=depth).is_some_and(|p| p.contains(&next));
-            if on_path {
+            if self.on_path(next, depth) {
                 self.scan.loops_skipped += 1;
                 continue;
             }
             self.visit(
-                next,
+                TablePage::Phys(next),
                 level - 1,
                 va & (u64::MAX >> (64 - mode.va_bits())),
                 f,
                 depth + 1,
             );
         }
+    }
+
+    fn on_path(&self, key: u64, depth: usize) -> bool {
+        self.path.get(..=depth).is_some_and(|p| p.contains(&key))
     }
 
     fn emit(&mut self, va: u64, span: u64, state: RangeState, page_size: PageSize, f: Flags) {

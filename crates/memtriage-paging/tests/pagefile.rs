@@ -253,3 +253,79 @@ fn the_swizzle_applies_to_reads() {
         plain.with_pte_format(SoftwarePteFormat::SWIZZLED.with_invalid_pte_mask(0x10 << 32));
     assert_eq!(fixed.read_u64(base).unwrap(), 3);
 }
+
+#[test]
+fn paged_out_page_tables_are_read_from_the_page_file() {
+    let mut pt = Pt::new(PagingMode::Level4);
+    let base = 0x7FF7_0000_0000u64; // PT index 0 of its 2 MiB
+    let data = pt.alloc();
+    pt.mem.write(data, &[0xBB; 0x1000]);
+    // The PT itself is page 1 of the page file; its entry 0 maps `data` (valid), entry 1 is
+    // page 3 of the page file, entry 2 is demand zero.
+    let mut table = vec![0u8; 0x1000];
+    table[..8].copy_from_slice(&(data | P | W | U).to_le_bytes());
+    table[8..16].copy_from_slice(&((3u64 << 32) | (4 << 5)).to_le_bytes());
+    table[16..24].copy_from_slice(&(4u64 << 5).to_le_bytes());
+    let path = page_file("pf-pt.sys", 4);
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[0x1000..0x2000].copy_from_slice(&table);
+    std::fs::write(&path, &bytes).unwrap();
+    pt.set(base, 2, (1u64 << 32) | (4 << 5)); // the PD entry: page file 0, page 1
+    let files = PageFiles::open(&[PageFileSpec { number: 0, path }]).unwrap();
+    let without = pt.space();
+    let with = pt.space().with_page_files(files);
+
+    // Without the page file the walk stops at the PD entry and names the table's page.
+    match without.translate(base) {
+        Err(TranslateError::NotPresent {
+            level: 2,
+            software: SoftwareState::PageFile { file: 0, offset: 1 },
+            ..
+        }) => {}
+        other => panic!("{other:?}"),
+    }
+    // With it: through the paged-out PT to the frame in RAM, and to a page in the page file.
+    let t = with.translate(base + 0x10).unwrap();
+    assert_eq!(t.pa, data + 0x10);
+    assert_eq!(with.read_u8(base + 0x10).unwrap(), 0xBB);
+    assert_eq!(with.read_u64(base + 0x1000).unwrap(), 3);
+    let walk = with.walk(base + 0x1000);
+    let last = walk.steps.last().unwrap();
+    assert_eq!(
+        (last.level, last.page_file, last.entry_pa),
+        (1, Some((0, 1)), 0x1008)
+    );
+    // Range enumeration descends into it too.
+    let ranges = with.ranges(base, base + 0x20_0000);
+    let states: Vec<_> = ranges
+        .iter()
+        .map(|r| (r.start - base, r.end - base, r.state))
+        .collect();
+    assert_eq!(
+        states,
+        vec![
+            (0, 0x1000, RangeState::Valid),
+            (0x1000, 0x2000, RangeState::PageFile),
+            (0x2000, 0x3000, RangeState::DemandZero),
+        ]
+    );
+    assert!(without.ranges(base, base + 0x20_0000).is_empty());
+    // A paged-out table past the end of the page file: a typed error, no panic.
+    let mut pt2 = Pt::new(PagingMode::Level4);
+    pt2.set(base, 2, (0x50u64 << 32) | (4 << 5));
+    let files = with.page_files().clone();
+    let e = pt2
+        .space()
+        .with_page_files(files)
+        .translate(base)
+        .unwrap_err();
+    assert_eq!(
+        e,
+        TranslateError::TableNotInPageFile {
+            va: base,
+            level: 1,
+            file: 0,
+            page: 0x50
+        }
+    );
+}
