@@ -1,4 +1,5 @@
-//! Page files: a capture whose RWX, PEB and heap pages were paged out gives, with
+//! Page files: a capture whose RWX, PEB and heap pages (and the page table mapping the PEB)
+//! were paged out gives, with
 //! `--pagefile`, the report of the same system with nothing paged out; without it, the same
 //! pages are named as missing. Bad page files fail in one line; page-file PTEs past the end
 //! of the page file give a warning naming the page.
@@ -48,7 +49,9 @@ fn hexv(v: &Value) -> u64 {
 fn with_the_page_file_the_report_equals_the_full_report() {
     for build in BUILDS {
         let (full, paged) = paged(build);
-        assert_eq!(paged.truth["paged_out"].as_array().unwrap().len(), 4);
+        let out = paged.truth["paged_out"].as_array().unwrap();
+        assert_eq!(out.len(), 5);
+        assert_eq!(out.iter().filter(|p| p["level"] == 2).count(), 1);
         for format in ["raw", "bitmap.dmp"] {
             let want = run_json(&["report", &full.path(format), "--format", "json"]);
             let got = run_json(&[
@@ -127,10 +130,39 @@ fn vtop_names_the_page_file_page() {
     for p in paged.truth["paged_out"].as_array().unwrap() {
         let va = format!("{:#x}", hexv(&p["va"]) + 0x10);
         let base = ["vtop", &paged.path("raw"), &va, "--dtb", s(p, "dtb")];
+        if p["level"] == 2 {
+            // A paged-out page table: the walk stops at the PD entry without the page file
+            // and goes on through the page file with it.
+            let without = run_json(&[&base[..], &["--format", "json"]].concat());
+            assert_eq!(without["software_state"]["PageFile"]["offset"], p["page"]);
+            assert!(s(&without, "error").contains("PD entry"), "{without}");
+            let with = run_json(&[&base[..], &["--pagefile", &pf, "--format", "json"]].concat());
+            let pt = &with["levels"][3];
+            assert_eq!(s(pt, "level"), "PT");
+            assert_eq!(pt["page_file"]["page"], p["page"], "{with}");
+            continue;
+        }
+        // Without the page file the walk stops at the first paged-out level: the page table
+        // when it is paged out too, else the PTE.
+        let covering = paged.truth["paged_out"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|q| {
+                q["level"] == 2
+                    && q["dtb"] == p["dtb"]
+                    && (hexv(&q["va"])..hexv(&q["va"]) + 0x20_0000).contains(&hexv(&p["va"]))
+            });
         let without = run_json(&[&base[..], &["--format", "json"]].concat());
         assert_eq!(without["software_state"]["PageFile"]["file"], 0, "{p}");
-        assert_eq!(without["software_state"]["PageFile"]["offset"], p["page"]);
-        assert_eq!(without["page_file"]["readable"], false);
+        assert_eq!(
+            &without["software_state"]["PageFile"]["offset"],
+            covering.map_or(&p["page"], |q| &q["page"])
+        );
+        match covering {
+            Some(_) => assert!(s(&without, "error").contains("PD entry"), "{without}"),
+            None => assert_eq!(without["page_file"]["readable"], false),
+        }
         let with = run_json(&[&base[..], &["--pagefile", &pf, "--format", "json"]].concat());
         assert_eq!(
             with["page_file"]["offset"].as_u64(),
@@ -186,7 +218,8 @@ fn bad_page_files_fail_in_one_line() {
 fn page_file_pages_past_the_end_are_a_warning_naming_the_page() {
     let (_, paged) = paged(19041);
     let dir = tempfile::tempdir().unwrap();
-    // Keep pages 0..=2: pages 3 (the PEB) and 4 (the heap) are past the end.
+    // Keep pages 0..=2: the PEB, the heap page and the page table mapping the PEB are past
+    // the end; reading the PEB stops at its page table.
     let short = dir.path().join("short.sys");
     let bytes = std::fs::read(page_file(paged)).unwrap();
     std::fs::write(&short, &bytes[..3 * 0x1000]).unwrap();
@@ -208,8 +241,9 @@ fn page_file_pages_past_the_end_are_a_warning_naming_the_page() {
         .as_array()
         .unwrap()
         .iter()
-        .find(|p| s(p, "holds") == "the PEB")
+        .find(|p| s(p, "holds") == "the page table mapping the PEB")
         .unwrap();
+    assert!(peb["page"].as_u64().unwrap() >= 3);
     let named = format!(
         "page {:#x} (offset {})",
         peb["page"].as_u64().unwrap(),

@@ -327,7 +327,12 @@ fn vtop(a: &VtopArgs) -> Result<u8, String> {
                     flags.push(name);
                 }
             }
-            json!({"level": level_name(s.level), "index": s.index, "entry_pa": hex(s.entry_pa), "entry": hex(e), "flags": flags.join(" ")})
+            let mut step = json!({"level": level_name(s.level), "index": s.index, "entry_pa": hex(s.entry_pa), "entry": hex(e), "flags": flags.join(" ")});
+            if let Some((file, page)) = s.page_file {
+                // a paged-out table: entry_pa is the entry's byte offset in that page file
+                step["page_file"] = json!({"file": file, "page": page});
+            }
+            step
         })
         .collect();
     let mut doc = json!({"va": hex(a.address), "dtb": hex(space.dtb()), "levels": steps});
