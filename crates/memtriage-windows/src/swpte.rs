@@ -45,11 +45,16 @@ pub fn software_pte_format(
                 .offset("_MI_SYSTEM_INFORMATION", "Hardware.InvalidPteMask")
                 .ok(),
         )
-        .map(|(rva, off)| ("MiState.Hardware.InvalidPteMask", base + rva + off))
+        .map(|(rva, off)| {
+            (
+                "MiState.Hardware.InvalidPteMask",
+                base.wrapping_add(rva).wrapping_add(off),
+            )
+        })
         .or_else(|| {
             profile
                 .symbol("MiInvalidPteMask")
-                .map(|rva| ("MiInvalidPteMask", base + rva))
+                .map(|rva| ("MiInvalidPteMask", base.wrapping_add(rva)))
         });
     let mask = match mask_va {
         Some((name, va)) => match space.read_u64(va) {
