@@ -129,6 +129,11 @@ pub fn generate(scenario: Scenario) -> &'static Generated {
     capture
         .write_elf_core(&dir.join(format!("{name}.elf")))
         .unwrap();
+    if !capture.page_file.is_empty() {
+        capture
+            .write_page_file(&dir.join(format!("{name}.pagefile.sys")))
+            .unwrap();
+    }
     let truth_path = dir.join(format!("{name}.truth.json"));
     capture.write_truth(&truth_path).unwrap();
     let truth = serde_json::from_slice(&std::fs::read(&truth_path).unwrap()).unwrap();

@@ -81,6 +81,14 @@ pub struct OverrideArgs {
     /// not lie beside the .vmem under the same name.
     #[arg(long, value_name = "FILE", help_heading = "Capture")]
     pub vmware_meta: Option<PathBuf>,
+    /// Read paged-out pages from this page file: FILE is page file 0, N=FILE page file N
+    /// (0-15); repeat for several. Opened read-only.
+    #[arg(
+        long = "pagefile",
+        value_name = "[N=]FILE",
+        help_heading = "Page files"
+    )]
+    pub pagefile: Vec<memtriage_paging::PageFileSpec>,
 }
 
 /// Output options.

@@ -8,7 +8,7 @@ use crate::output::{resolve, to_stdout, write, Progress};
 use clap::{Args, CommandFactory, FromArgMatches};
 use memtriage_analysis::report::{build_report, system_block};
 use memtriage_analysis::{registry, Plugin, PluginOptions, Session, SessionOptions};
-use memtriage_paging::{level_name, AddressSpace};
+use memtriage_paging::{level_name, AddressSpace, PageFiles};
 use memtriage_report::{
     diff, fail_on, read_report, write_diff_json, write_diff_table, write_report_json,
     write_report_jsonl, write_report_table, Cell, Column, ColumnKind, Finding, JsonlOptions,
@@ -60,6 +60,7 @@ fn open_session(image: &Path, o: &OverrideArgs) -> Result<Session, String> {
     let options = SessionOptions {
         overrides: overrides(o),
         user_dtb: o.user_dtb,
+        page_files: PageFiles::open(&o.pagefile).map_err(|e| e.to_string())?,
     };
     match &o.vmware_meta {
         Some(meta) => {
@@ -208,6 +209,13 @@ fn info(a: &InfoArgs) -> Result<u8, String> {
             "regions": v.regions.iter().map(|r| json!({"ppn": hex(r.ppn), "page_num": hex(r.page_num), "pages": r.pages})).collect::<Vec<_>>(),
         });
     }
+    if !session.page_files().is_empty() {
+        doc["page_files"] = json!(session
+            .page_files()
+            .iter()
+            .map(|f| json!({"number": f.number(), "path": f.path().display().to_string(), "size": f.len()}))
+            .collect::<Vec<_>>());
+    }
     let mut warnings = meta.warnings.clone();
     if ranges.is_empty() {
         doc["kernel"] = json!({"error": "the capture holds no physical memory"});
@@ -302,7 +310,8 @@ fn vtop(a: &VtopArgs) -> Result<u8, String> {
                 session.memory().as_ref(),
                 &overrides(&a.capture.overrides),
             ),
-        ),
+        )
+        .with_page_files(session.page_files().clone()),
         (None, pid) => {
             let k = session.kernel().map_err(|e| e.to_string())?;
             match pid {
@@ -336,7 +345,12 @@ fn vtop(a: &VtopArgs) -> Result<u8, String> {
                     flags.push(name);
                 }
             }
-            json!({"level": level_name(s.level), "index": s.index, "entry_pa": hex(s.entry_pa), "entry": hex(e), "flags": flags.join(" ")})
+            let mut step = json!({"level": level_name(s.level), "index": s.index, "entry_pa": hex(s.entry_pa), "entry": hex(e), "flags": flags.join(" ")});
+            if let Some((file, page)) = s.page_file {
+                // a paged-out table: entry_pa is the entry's byte offset in that page file
+                step["page_file"] = json!({"file": file, "page": page});
+            }
+            step
         })
         .collect();
     let mut doc = json!({"va": hex(a.address), "dtb": hex(space.dtb()), "levels": steps});
@@ -352,6 +366,9 @@ fn vtop(a: &VtopArgs) -> Result<u8, String> {
         }
         Err(e) => {
             doc["error"] = json!(e.to_string());
+            if let Some(p) = space.paged_out(e) {
+                doc["page_file"] = serde_json::to_value(&p).unwrap_or(Value::Null);
+            }
             if let memtriage_paging::TranslateError::NotPresent { software, .. } = e {
                 doc["software_state"] = serde_json::to_value(software).unwrap_or(Value::Null);
             }
@@ -397,7 +414,10 @@ fn vtop(a: &VtopArgs) -> Result<u8, String> {
                     "=> physical {:#x} ({:?} page, {:?})",
                     t.pa, t.page_size, t.state
                 ),
-                Err(e) => writeln!(w, "=> not translated: {e}"),
+                Err(e) => match space.paged_out(e) {
+                    Some(p) => writeln!(w, "=> {p}"),
+                    None => writeln!(w, "=> not translated: {e}"),
+                },
             }
         }
     })?;

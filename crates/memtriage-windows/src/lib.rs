@@ -17,6 +17,7 @@ pub mod peb;
 pub mod poolscan;
 pub mod process;
 pub mod protection;
+pub mod swpte;
 pub mod thread;
 pub mod vad;
 pub mod warning;
