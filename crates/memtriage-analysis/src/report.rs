@@ -19,7 +19,7 @@ pub fn system_block(session: &Session) -> Result<System, AnalysisError> {
         dtb: Some(Hex(k.dtb)),
         kernel_base: Some(Hex(k.base)),
         pdb_guid: k.pdb.as_ref().map(|p| p.guid_age()),
-        profile: Some(format!("{} ({:?})", k.profile.source.name, k.match_kind)),
+        profile: Some(k.profile_summary()),
         system_time: k.system_time.and_then(filetime_to_iso),
         processors: k.processors,
     })

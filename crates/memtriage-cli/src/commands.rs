@@ -206,7 +206,7 @@ fn info(a: &InfoArgs) -> Result<u8, String> {
                     "pdb_guid": k.pdb.as_ref().map(|p| p.guid.clone()),
                     "pdb_age": k.pdb.as_ref().map(|p| p.age),
                     "profile": k.profile.source.name,
-                    "profile_match": format!("{:?}", k.match_kind),
+                    "profile_match": k.match_kind.name(),
                     "processors": k.processors,
                     "system_time": sys.system_time,
                     "ps_active_process_head": k.ps_active_process_head.map(hex),

@@ -96,7 +96,6 @@ pub fn by_build(build: u32) -> Option<Profile> {
 
 /// How a profile was chosen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
 pub enum MatchKind {
     /// The ISF file the user named.
     UserIsf,
@@ -117,6 +116,19 @@ pub enum MatchKind {
 }
 
 impl MatchKind {
+    /// A stable identifier (`ExactPdb`, `SameBuild`, `Family`, `UserIsf`, `UserPdb`,
+    /// `LocatedFromMemory`), as `memtriage info` shows it in `profile_match`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            MatchKind::UserIsf => "UserIsf",
+            MatchKind::UserPdb => "UserPdb",
+            MatchKind::ExactPdb => "ExactPdb",
+            MatchKind::SameBuild => "SameBuild",
+            MatchKind::Family { .. } => "Family",
+            MatchKind::LocatedFromMemory => "LocatedFromMemory",
+        }
+    }
+
     /// Whether the layout is known to be the kernel's own (not located from memory).
     pub fn is_exact(&self) -> bool {
         !matches!(self, MatchKind::LocatedFromMemory)
