@@ -57,14 +57,18 @@ fn overrides(o: &OverrideArgs) -> Overrides {
 }
 
 fn open_session(image: &Path, o: &OverrideArgs) -> Result<Session, String> {
-    Session::open(
+    let session = Session::open(
         image,
         SessionOptions {
             overrides: overrides(o),
             user_dtb: o.user_dtb,
         },
     )
-    .map_err(|e| e.to_string())
+    .map_err(|e| e.to_string())?;
+    // Captures of other architectures stop here, for every command (info and triage dumps too).
+    memtriage_windows::discovery::require_x64(session.memory().metadata())
+        .map_err(|e| format!("{}: {e}", image.display()))?;
+    Ok(session)
 }
 
 fn print_warnings(warnings: &[String], quiet: bool) {

@@ -137,18 +137,23 @@ pub fn kuser_version(space: &AddressSpace) -> Option<(u32, u32)> {
     ((major == 6 && minor <= 3) || (major == 10 && minor == 0)).then_some((major, minor))
 }
 
+/// Refuse a crash dump whose header names another architecture (ARM64 0xAA64, x86 0x14C),
+/// whatever its dump type (triage dumps too). Captures without a header pass: their page
+/// tables decide.
+pub fn require_x64(meta: &memtriage_dump::DumpMetadata) -> std::result::Result<(), DiscoveryError> {
+    match &meta.crash_dump {
+        Some(h) if h.machine_image_type != MACHINE_AMD64 => Err(DiscoveryError::NotX64 {
+            machine: h.machine_image_type,
+        }),
+        _ => Ok(()),
+    }
+}
+
 impl Kernel {
     /// Discover the kernel in `memory`, honouring `overrides`: the five stages in order.
     pub fn discover(memory: Arc<dyn PhysicalMemory>, overrides: &Overrides) -> Result<Kernel> {
         let meta = memory.metadata().clone();
-        if let Some(h) = &meta.crash_dump {
-            if h.machine_image_type != MACHINE_AMD64 {
-                return Err(DiscoveryError::NotX64 {
-                    machine: h.machine_image_type,
-                }
-                .into());
-            }
-        }
+        require_x64(&meta)?;
         let mut steps: Vec<DiscoveryStep> = Vec::new();
         let mut warnings = Vec::new();
         let mode = paging_mode(memory.as_ref(), overrides);
