@@ -49,9 +49,19 @@ fn shifted_capture() -> (PathBuf, PathBuf) {
     (raw, full)
 }
 
+/// Removes the shifted captures' folder when the test ends.
+struct Cleanup(PathBuf);
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        std::fs::remove_dir_all(&self.0).ok();
+    }
+}
+
 #[test]
 fn shifted_layout_of_an_unknown_build_is_refused_in_one_line() {
     let (raw, full) = shifted_capture();
+    let _cleanup = Cleanup(raw.parent().unwrap().to_path_buf());
     for path in [&raw, &full] {
         let path = path.to_str().unwrap();
         for cmd in ["report", "pslist", "vadinfo"] {
@@ -183,4 +193,70 @@ fn system_profile_says_in_plain_words_which_layout_how_and_which_checks() {
             "{profile}"
         );
     }
+}
+
+#[test]
+fn an_unknown_build_with_a_known_layout_is_located_from_memory_and_read_exactly() {
+    // Build 27000 with the 20348 layout and a GUID no table has: no family, no exact PDB.
+    let isf = isf_path(&testdata_isf_dir(), 20348).unwrap();
+    let profile = Profile::from_isf_path(&isf).unwrap();
+    let dir = std::env::temp_dir().join(format!("memtriage-located-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let sc = Scenario {
+        unknown_guid: true,
+        ..Scenario::new(UNKNOWN_BUILD, 1)
+    };
+    let capture = build_with_profile(&sc, &profile).unwrap();
+    let raw = dir.join("w27000-20348.raw");
+    capture.write_raw(&raw).unwrap();
+    let truth_path = dir.join("truth.json");
+    capture.write_truth(&truth_path).unwrap();
+    let truth: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&truth_path).unwrap()).unwrap();
+
+    let r = run_json(&["report", raw.to_str().unwrap()]);
+    let profile = s(&r["system"], "profile");
+    assert!(
+        profile.starts_with("layout located from memory (processes: bundled:"),
+        "{profile}"
+    );
+    assert!(
+        profile.contains("matched by located from memory"),
+        "{profile}"
+    );
+    let warnings = r["warnings"].to_string();
+    assert!(
+        warnings.contains("build 27000 has no exact layout"),
+        "{warnings}"
+    );
+    // Exactly the truth's processes and, per process, its regions.
+    let pids = |v: &serde_json::Value| {
+        let mut p: Vec<u64> = v["processes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["pid"].as_u64().unwrap())
+            .collect();
+        p.sort_unstable();
+        p
+    };
+    assert_eq!(pids(&r), pids(&truth));
+    for p in truth["processes"].as_array().unwrap() {
+        let Some(want) = p["regions"].as_array() else {
+            continue;
+        };
+        let got = r["processes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|q| q["pid"] == p["pid"])
+            .unwrap();
+        assert_eq!(
+            got["regions"].as_array().unwrap().len(),
+            want.len(),
+            "pid {}",
+            p["pid"]
+        );
+    }
+    std::fs::remove_dir_all(&dir).ok();
 }
