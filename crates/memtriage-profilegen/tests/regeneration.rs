@@ -82,7 +82,7 @@ fn regeneration_matches_committed_files() {
             f.file_name
         );
     }
-    let mut on_disk: Vec<String> = std::fs::read_dir(&dir)
+    let mut on_disk: Vec<String> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();

@@ -228,8 +228,10 @@ fn every_family_walker_table_equals_offsets_json() {
 #[test]
 fn spot_checks_every_bundled_build() {
     let o = offsets();
-    // (build, ActiveProcessLinks, VadFlags.Protection, PrivateMemory bit, sizeof _MMVAD_SHORT)
-    let expected: [(u32, u64, (u64, u64, u32, u32), u32, u64); 16] = [
+    // (build, ActiveProcessLinks, VadFlags.Protection (offset, storage, pos, len),
+    //  PrivateMemory bit, sizeof _MMVAD_SHORT)
+    type Spot = (u32, u64, (u64, u64, u32, u32), u32, u64);
+    let expected: [Spot; 16] = [
         (7601, 0x188, (40, 8, 56, 5), 63, 64),
         (9600, 0x2e8, (48, 4, 3, 5), 15, 64),
         (10240, 0x2f0, (48, 4, 3, 5), 15, 64),
