@@ -260,3 +260,62 @@ fn an_unknown_build_with_a_known_layout_is_located_from_memory_and_read_exactly(
     }
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn another_build_of_a_family_reads_with_the_family_table() {
+    // Build 19045 (Windows 10 22H2) is the 19041 layout under a new build number.
+    let profile = Profile::from_isf_path(&isf_path(&testdata_isf_dir(), 19041).unwrap()).unwrap();
+    let dir = std::env::temp_dir().join(format!("memtriage-family-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let _cleanup = Cleanup(dir.clone());
+    let sc = Scenario {
+        unknown_guid: true,
+        ..Scenario::new(19045, 1)
+    };
+    let capture = build_with_profile(&sc, &profile).unwrap();
+    let raw = dir.join("w19045.raw");
+    capture.write_raw(&raw).unwrap();
+    let info = run_json(&["info", raw.to_str().unwrap()]);
+    assert_eq!(s(&info["kernel"], "profile_match"), "Family");
+    assert_eq!(s(&info["kernel"], "profile"), "bundled:19041");
+    assert_eq!(
+        s(&info["kernel"], "version"),
+        "Windows 10 22H2 (NT 10.0, build 19045)"
+    );
+    let r = run_json(&["report", raw.to_str().unwrap()]);
+    let profile = s(&r["system"], "profile");
+    assert!(
+        profile.starts_with("bundled:19041, matched by family of build 19041; checks passed:"),
+        "{profile}"
+    );
+    assert_eq!(
+        r["processes"].as_array().unwrap().len(),
+        capture.truth.processes.len()
+    );
+}
+
+#[test]
+fn one_odd_process_name_does_not_reject_the_right_layout() {
+    let g = generate(Scenario::new(20348, 1));
+    let truth = &g.truth["processes"];
+    // A listed process other than System: its ImageFileName becomes control bytes.
+    let victim = truth
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["in_active_list"] == true && p["pid"].as_u64() != Some(4))
+        .unwrap();
+    let pa = u64::from_str_radix(s(victim, "eprocess_pa").trim_start_matches("0x"), 16).unwrap();
+    let p = Profile::from_isf_path(&isf_path(&testdata_isf_dir(), 20348).unwrap()).unwrap();
+    let name_at = (pa + p.offset("_EPROCESS", "ImageFileName").unwrap()) as usize;
+    let mut bytes = std::fs::read(g.path("raw")).unwrap();
+    bytes[name_at..name_at + 4].copy_from_slice(b"\x01\x02\x03\x00");
+    let path = g.dir.join("odd-name.raw");
+    std::fs::write(&path, &bytes).unwrap();
+    let info = run_json(&["info", path.to_str().unwrap()]);
+    assert_eq!(s(&info["kernel"], "profile_match"), "ExactPdb");
+    assert_eq!(s(&info["kernel"], "profile"), "bundled:20348");
+    let r = run_json(&["pslist", path.to_str().unwrap()]);
+    let text = r.to_string();
+    assert!(text.contains("\\\\x01\\\\x02\\\\x03"), "{text}");
+}
