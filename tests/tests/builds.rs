@@ -319,3 +319,20 @@ fn one_odd_process_name_does_not_reject_the_right_layout() {
     let text = r.to_string();
     assert!(text.contains("\\\\x01\\\\x02\\\\x03"), "{text}");
 }
+
+#[test]
+fn elf_cores_of_the_new_families_report_exactly_what_raw_images_do() {
+    for build in [18362u32, 20348] {
+        let g = generate(Scenario::new(build, 1));
+        let raw = run_json(&["report", &g.path("raw")]);
+        let elf = run_json(&["report", &g.path("elf")]);
+        for key in ["system", "processes", "kernel_modules", "findings"] {
+            assert_eq!(raw[key], elf[key], "{build} {key}");
+        }
+        assert_eq!(
+            raw["processes"].as_array().unwrap().len(),
+            g.truth["processes"].as_array().unwrap().len(),
+            "{build}"
+        );
+    }
+}
