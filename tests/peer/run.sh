@@ -2,7 +2,7 @@
 # Peer check: Volatility 3 reads a synthetic memtriage capture and must agree with its ground truth.
 #
 # usage: tests/peer/run.sh BUILD [FORMATS] [OUTDIR]
-#   BUILD    Windows build of the scenario (7601 9600 14393 17763 19041 22000)
+#   BUILD    Windows build of the scenario (7601 9600 14393 17763 18362 19041 20348 22000)
 #   FORMATS  comma list of raw,full,bitmap,elf,lime,vmware (default raw,full,bitmap);
 #            vmware is the .vmem with its .vmss beside it
 #   OUTDIR   where captures, Volatility JSON and the comparison go (default target/peer/wBUILD)

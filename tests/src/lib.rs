@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::{Mutex, OnceLock};
 
-/// The six builds with real ISF layouts.
-pub const BUILDS: [u32; 6] = [7601, 9600, 14393, 17763, 19041, 22000];
+/// The eight builds with real ISF layouts.
+pub const BUILDS: [u32; 8] = [7601, 9600, 14393, 17763, 18362, 19041, 20348, 22000];
 /// The formats every build is written in.
 pub const FORMATS: [&str; 3] = ["raw", "full.dmp", "bitmap.dmp"];
 

@@ -572,8 +572,16 @@ fn windows_10_1809_17763() {
     check_build(17763);
 }
 #[test]
+fn windows_10_1903_18362() {
+    check_build(18362);
+}
+#[test]
 fn windows_10_2004_19041() {
     check_build(19041);
+}
+#[test]
+fn windows_server_2022_20348() {
+    check_build(20348);
 }
 #[test]
 fn windows_11_21h2_22000() {

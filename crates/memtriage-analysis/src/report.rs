@@ -18,7 +18,7 @@ pub fn system_block(session: &Session) -> Result<System, AnalysisError> {
         dtb: Some(Hex(k.dtb)),
         kernel_base: Some(Hex(k.base)),
         pdb_guid: k.pdb.as_ref().map(|p| p.guid_age()),
-        profile: Some(format!("{} ({:?})", k.profile.source.name, k.match_kind)),
+        profile: Some(k.profile_summary()),
         system_time: k.system_time.and_then(filetime_to_iso),
         processors: k.processors,
     })
@@ -26,21 +26,7 @@ pub fn system_block(session: &Session) -> Result<System, AnalysisError> {
 
 /// A human name for a build: "Windows 10 2004–22H2 (19041)".
 pub fn version_string(build: u32, nt: Option<(u32, u32)>) -> String {
-    let name = match build {
-        7600 | 7601 => "Windows 7 / Server 2008 R2",
-        9200 => "Windows 8 / Server 2012",
-        9600 => "Windows 8.1 / Server 2012 R2",
-        10240 => "Windows 10 1507",
-        14393 => "Windows 10 1607 / Server 2016",
-        17763 => "Windows 10 1809 / Server 2019",
-        19041..=19045 => "Windows 10 2004–22H2",
-        20348 => "Windows Server 2022",
-        22000 => "Windows 11 21H2",
-        22621 => "Windows 11 22H2",
-        22631 => "Windows 11 23H2",
-        26100 => "Windows 11 24H2 / Server 2025",
-        _ => "Windows",
-    };
+    let name = memtriage_symbols::release_name(build).unwrap_or("Windows");
     match nt {
         Some((ma, mi)) => format!("{name} (NT {ma}.{mi}, build {build})"),
         None => format!("{name} (build {build})"),

@@ -62,20 +62,20 @@ fn open_session(image: &Path, o: &OverrideArgs) -> Result<Session, String> {
         user_dtb: o.user_dtb,
         page_files: PageFiles::open(&o.pagefile).map_err(|e| e.to_string())?,
     };
-    match &o.vmware_meta {
+    let session = match &o.vmware_meta {
         Some(meta) => {
             let open = memtriage_dump::OpenOptions {
                 vmware_meta: Some(meta.clone()),
             };
             let capture = memtriage_dump::open_with(image, &open).map_err(|e| e.to_string())?;
-            Ok(Session::from_memory(
-                image,
-                std::sync::Arc::from(capture),
-                options,
-            ))
+            Session::from_memory(image, std::sync::Arc::from(capture), options)
         }
-        None => Session::open(image, options).map_err(|e| e.to_string()),
-    }
+        None => Session::open(image, options).map_err(|e| e.to_string())?,
+    };
+    // Captures of other architectures stop here, for every command (info and triage dumps too).
+    memtriage_windows::discovery::require_x64(session.memory().metadata())
+        .map_err(|e| format!("{}: {e}", image.display()))?;
+    Ok(session)
 }
 
 fn print_warnings(warnings: &[String], quiet: bool) {
@@ -232,7 +232,7 @@ fn info(a: &InfoArgs) -> Result<u8, String> {
                     "pdb_guid": k.pdb.as_ref().map(|p| p.guid.clone()),
                     "pdb_age": k.pdb.as_ref().map(|p| p.age),
                     "profile": k.profile.source.name,
-                    "profile_match": format!("{:?}", k.match_kind),
+                    "profile_match": k.match_kind.name(),
                     "processors": k.processors,
                     "system_time": sys.system_time,
                     "ps_active_process_head": k.ps_active_process_head.map(hex),

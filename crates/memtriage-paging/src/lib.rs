@@ -86,6 +86,28 @@ impl PagingMode {
             PagingMode::Level5 => 57,
         }
     }
+
+    /// End (exclusive) of the canonical lower half, where user space lives:
+    /// `0x0000_8000_0000_0000` (4-level) or `0x0100_0000_0000_0000` (5-level).
+    pub fn user_end(self) -> u64 {
+        1u64 << (self.va_bits() - 1)
+    }
+
+    /// Start of the canonical upper half, where the kernel lives:
+    /// `0xFFFF_8000_0000_0000` (4-level) or `0xFF00_0000_0000_0000` (5-level).
+    pub fn kernel_start(self) -> u64 {
+        canonicalize(self.user_end(), self)
+    }
+
+    /// Whether `va` is in the canonical upper (kernel) half.
+    pub fn is_kernel(self, va: u64) -> bool {
+        va >= self.kernel_start()
+    }
+
+    /// Whether `va` is a non-null address of the canonical lower (user) half.
+    pub fn is_user(self, va: u64) -> bool {
+        va != 0 && va < self.user_end()
+    }
 }
 
 /// Size of a mapped page.

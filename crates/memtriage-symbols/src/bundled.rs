@@ -1,10 +1,11 @@
 //! Profiles compiled into memtriage, and the matching of a kernel to a profile.
 //!
 //! The tables live in `crates/memtriage-symbols/bundled/<build>.json.xz` (written by the
-//! `gen-bundled` binary, see `docs/profiles.md`). Each is decompressed and parsed on first use
+//! `memtriage-profilegen` binary, see `docs/profiles.md`). Each is decompressed and parsed on first use
 //! and cached for the life of the process.
 
-use crate::{PdbId, Profile, ProfileSource, SourceKind, SymbolError};
+use crate::family::family_of;
+use crate::{PdbId, Profile, SymbolError};
 use serde::Serialize;
 use std::io::Read;
 use std::path::Path;
@@ -35,28 +36,24 @@ macro_rules! entry {
     };
 }
 
-static ENTRIES: [Entry; 9] = [
+/// One table per family of [`crate::family::FAMILIES`] (a test checks they agree).
+static ENTRIES: [Entry; 15] = [
     entry!(7601),
     entry!(9600),
     entry!(10240),
+    entry!(10586),
     entry!(14393),
+    entry!(15063),
+    entry!(16299),
+    entry!(17134),
     entry!(17763),
+    entry!(18362),
     entry!(19041),
+    entry!(20348),
     entry!(22000),
     entry!(22621),
     entry!(26100),
 ];
-
-/// Every build number a bundled profile describes (ascending).
-static BUILDS: [u32; 10] = [
-    7601, 9600, 10240, 14393, 17763, 19041, 22000, 22621, 22631, 26100,
-];
-
-/// Builds whose layout is that of another build's table: (first, last, table build).
-/// 19041–19045 are Windows 10 2004–22H2 (one kernel layout, the build number moved with
-/// enablement packages); 22621 and 22631 are Windows 11 22H2/23H2 (identical layouts in
-/// `offsets.json`).
-const SAME_LAYOUT: &[(u32, u32, u32)] = &[(19041, 19045, 19041), (22621, 22631, 22621)];
 
 /// Largest decompressed table accepted (the real ones are well under 1 MiB).
 const MAX_TABLE_BYTES: u64 = 16 * 1024 * 1024;
@@ -75,19 +72,9 @@ fn table(build: u32) -> Option<&'static Profile> {
     e.cell.get_or_init(|| decode(e.bytes)).as_ref()
 }
 
-/// The table build that holds the layout of `build`, if any.
-fn table_build(build: u32) -> Option<u32> {
-    for (first, last, t) in SAME_LAYOUT {
-        if (*first..=*last).contains(&build) {
-            return Some(*t);
-        }
-    }
-    ENTRIES.iter().find(|e| e.build == build).map(|e| e.build)
-}
-
-/// The bundled build numbers (ascending). 22621 and 22631 share one table.
-pub fn builds() -> &'static [u32] {
-    &BUILDS
+/// The table builds compiled in (ascending): one per family.
+pub fn tables() -> Vec<u32> {
+    ENTRIES.iter().map(|e| e.build).collect()
 }
 
 /// The bundled profile generated from exactly this PDB (GUID and age).
@@ -99,32 +86,16 @@ pub fn by_pdb(id: &PdbId) -> Option<Profile> {
     })
 }
 
-/// The bundled profile with the layout of `build` (19041..=19045 → the 19041 table; 22631 →
-/// the 22621/22631 table, reported as build 22631).
+/// The bundled profile of the family of `build` (19041..=19045 → the 19041 table). The
+/// profile keeps its table's name and build (`bundled:19041`); `None` when the build is in
+/// no family.
 pub fn by_build(build: u32) -> Option<Profile> {
-    let t = table_build(build)?;
-    let mut p = table(t)?.clone();
-    if BUILDS.contains(&build) && build != t {
-        p.build = Some(build);
-        p.source = ProfileSource {
-            kind: SourceKind::Bundled,
-            name: format!("bundled:{build}"),
-        };
-    }
-    Some(p)
-}
-
-/// The bundled profile of the highest bundled build lower than `build`.
-pub fn closest_lower(build: u32) -> Option<Profile> {
-    BUILDS
-        .iter()
-        .rev()
-        .find(|b| **b < build)
-        .and_then(|b| by_build(*b))
+    let f = family_of(build)?;
+    table(f.table).cloned()
 }
 
 /// How a profile was chosen.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum MatchKind {
     /// The ISF file the user named.
     UserIsf,
@@ -132,15 +103,49 @@ pub enum MatchKind {
     UserPdb,
     /// A bundled profile generated from the kernel's own PDB (GUID and age equal).
     ExactPdb,
-    /// A bundled profile of the kernel's build (same layout).
+    /// The bundled profile of the kernel's own build.
     SameBuild,
-    /// The bundled profile of the closest lower build: the layout may differ.
-    ClosestLowerBuild {
-        /// The kernel's build.
-        requested: u32,
-        /// The build of the profile used.
-        used: u32,
+    /// The bundled profile of another build of the kernel's family (same layout).
+    Family {
+        /// The family's table build.
+        table: u32,
     },
+    /// A layout located from memory: per-structure candidates from the bundled families,
+    /// accepted because the checks on the capture passed. Not an exact layout.
+    LocatedFromMemory,
+}
+
+impl MatchKind {
+    /// A stable identifier (`ExactPdb`, `SameBuild`, `Family`, `UserIsf`, `UserPdb`,
+    /// `LocatedFromMemory`), as `memtriage info` shows it in `profile_match`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            MatchKind::UserIsf => "UserIsf",
+            MatchKind::UserPdb => "UserPdb",
+            MatchKind::ExactPdb => "ExactPdb",
+            MatchKind::SameBuild => "SameBuild",
+            MatchKind::Family { .. } => "Family",
+            MatchKind::LocatedFromMemory => "LocatedFromMemory",
+        }
+    }
+
+    /// Whether the layout is known to be the kernel's own (not located from memory).
+    pub fn is_exact(&self) -> bool {
+        !matches!(self, MatchKind::LocatedFromMemory)
+    }
+}
+
+impl std::fmt::Display for MatchKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MatchKind::UserIsf => f.write_str("the ISF file given with --isf"),
+            MatchKind::UserPdb => f.write_str("the PDB file given with --pdb"),
+            MatchKind::ExactPdb => f.write_str("exact PDB (GUID and age of the kernel)"),
+            MatchKind::SameBuild => f.write_str("same build"),
+            MatchKind::Family { table } => write!(f, "family of build {table}"),
+            MatchKind::LocatedFromMemory => f.write_str("located from memory"),
+        }
+    }
 }
 
 /// A profile and how it was chosen.
@@ -153,37 +158,37 @@ pub struct ProfileChoice {
 }
 
 /// Every bundled candidate, best first: exact PDB GUID+age, then the same build, then the
-/// closest lower build. A profile appears once (under its best match). The caller validates
-/// each by walking the process list and may fall back to the next.
+/// build's family. A profile appears once (under its best match). A build in no family gets
+/// no family candidate: it never borrows a neighbour's layout. The caller validates each
+/// candidate on the capture and drops those that fail.
 pub fn candidates(pdb: Option<&PdbId>, build: Option<u32>) -> Vec<ProfileChoice> {
     let mut out: Vec<ProfileChoice> = Vec::new();
-    let mut push = |profile: Profile, kind: MatchKind| {
-        if !out
-            .iter()
-            .any(|c| c.profile.source.name == profile.source.name)
-        {
-            out.push(ProfileChoice { profile, kind });
-        }
-    };
     if let Some(p) = pdb.and_then(by_pdb) {
-        push(p, MatchKind::ExactPdb);
+        out.push(ProfileChoice {
+            profile: p,
+            kind: MatchKind::ExactPdb,
+        });
     }
-    if let Some(b) = build {
-        if let Some(p) = by_build(b) {
-            push(p, MatchKind::SameBuild);
-        }
-        // The closest lower build is a fallback even when the build itself is bundled.
-        let below = table_build(b).map_or(b, |t| t.min(b));
-        if let Some(p) = closest_lower(below) {
-            let used = p.build.unwrap_or(0);
-            push(p, MatchKind::ClosestLowerBuild { requested: b, used });
+    if let Some((b, f)) = build.and_then(|b| Some((b, family_of(b)?))) {
+        let kind = if b == f.table {
+            MatchKind::SameBuild
+        } else {
+            MatchKind::Family { table: f.table }
+        };
+        if let Some(p) = table(f.table) {
+            if !out.iter().any(|c| c.profile.source.name == p.source.name) {
+                out.push(ProfileChoice {
+                    profile: p.clone(),
+                    kind,
+                });
+            }
         }
     }
     out
 }
 
-/// A user's ISF or PDB file first; else exact PDB GUID+age; else same build; else closest
-/// lower build. Errors: the user's file does not load, or no bundled profile fits.
+/// A user's ISF or PDB file first; else exact PDB GUID+age; else same build; else the
+/// build's family. Errors: the user's file does not load, or the build is unknown.
 pub fn select_profile(
     user_isf: Option<&Path>,
     user_pdb: Option<&Path>,
@@ -209,4 +214,20 @@ pub fn select_profile(
             pdb: pdb.map(PdbId::guid_age),
             build,
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::family::FAMILIES;
+
+    #[test]
+    fn one_table_per_family() {
+        let families: Vec<u32> = FAMILIES.iter().map(|f| f.table).collect();
+        assert_eq!(tables(), families);
+        for t in tables() {
+            let p = table(t).unwrap_or_else(|| panic!("bundled/{t}.json.xz does not parse"));
+            assert_eq!(p.build, Some(t));
+        }
+    }
 }

@@ -4,17 +4,19 @@
 //! `Type.Field` (bitfields with position and length), the size of a type, the RVA of a kernel
 //! symbol, enum values, and where the profile came from. Profiles load from Volatility 3 ISF
 //! files ([`Profile::from_isf_path`]), Microsoft PDB files ([`Profile::from_pdb_path`]) and
-//! tables compiled into the binary ([`bundled`]); [`select_profile`] and [`candidates`] pick
-//! one for a kernel (see `docs/profiles.md`).
+//! tables compiled into the binary ([`bundled`], one per build [`family`]); [`select_profile`]
+//! and [`candidates`] pick one for a kernel (see `docs/profiles.md`). The tables are written by
+//! the separate `memtriage-profilegen` crate; this crate only loads them.
 #![forbid(unsafe_code)]
 
 pub mod bundled;
-pub mod generate;
+pub mod family;
 mod isf;
 mod pdb;
 mod profile;
 
 pub use bundled::{candidates, select_profile, MatchKind, ProfileChoice};
+pub use family::{family_of, release_name, Family, Release, FAMILIES};
 
 pub use profile::{
     BaseType, EnumDef, Field, FieldType, PdbId, Profile, ProfileSource, SourceKind, TypeDef,
@@ -45,8 +47,9 @@ pub enum SymbolError {
     /// The profile has no such type.
     #[error("profile has no type {0}")]
     NoType(String),
-    /// No profile fits the kernel: no bundled profile for its PDB, its build or a lower build.
-    #[error("no profile for this kernel (PDB {}, build {}): name an ISF or PDB file", .pdb.as_deref().unwrap_or("unknown"), .build.map_or_else(|| "unknown".to_string(), |b| b.to_string()))]
+    /// No profile fits the kernel: no bundled profile for its PDB, and its build is in no
+    /// known family.
+    #[error("no bundled profile for this kernel (PDB {}, build {}, in no known family): name an ISF or PDB file with --isf/--pdb", .pdb.as_deref().unwrap_or("unknown"), .build.map_or_else(|| "unknown".to_string(), |b| b.to_string()))]
     NoProfile {
         /// The kernel's PDB GUID+age, when known.
         pdb: Option<String>,

@@ -2,8 +2,7 @@
 #![allow(clippy::unwrap_used)]
 
 use memtriage_symbols::{
-    bundled, candidates, select_profile, FieldType, MatchKind, PdbId, Profile, SourceKind,
-    SymbolError,
+    bundled, candidates, select_profile, MatchKind, PdbId, Profile, SourceKind, SymbolError,
 };
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -29,7 +28,7 @@ fn isf_path(build: u32) -> PathBuf {
         .unwrap()
 }
 
-const ISF_BUILDS: [u32; 6] = [7601, 9600, 14393, 17763, 19041, 22000];
+const ISF_BUILDS: [u32; 8] = [7601, 9600, 14393, 17763, 18362, 19041, 20348, 22000];
 
 #[test]
 fn bundled_isf_profiles_equal_their_isf() {
@@ -122,11 +121,13 @@ fn check_field(p: &Profile, ty: &str, path: &str, f: &Value, build: u32) {
 #[test]
 fn bundled_vergilius_profiles_equal_offsets_json() {
     let o = offsets();
-    for build in [10240u32, 22621, 22631] {
+    for build in [10240u32, 10586, 15063, 16299, 17134, 22621, 22631] {
         let entry = &o["builds"][build.to_string()];
         let p = bundled::by_build(build).unwrap();
-        assert_eq!(p.build, Some(build));
-        assert_eq!(p.source.name, format!("bundled:{build}"));
+        // 22631 is read with its family's table (the generator checks the layouts are equal).
+        let table = memtriage_symbols::family_of(build).unwrap().table;
+        assert_eq!(p.build, Some(table));
+        assert_eq!(p.source.name, format!("bundled:{table}"));
         assert_eq!(p.pdb, None);
         assert!(p.symbols.is_empty(), "offsets.json has no RVAs for {build}");
         let n = check_structs_and_paths(&p, entry, build);
@@ -158,106 +159,102 @@ fn bundled_vergilius_profiles_equal_offsets_json() {
 }
 
 #[test]
-fn bundled_26100_equals_offsets_json() {
+fn bundled_26100_walker_table_equals_offsets_json() {
+    // The field-by-field comparison with the flattened source is in memtriage-profilegen's
+    // tests (it needs the generator's reading of the MemProcFS tables).
     let o = offsets();
-    let entry = &o["builds"]["26100"];
-    let shared = Path::new(SHARED).join("layouts/offsets.json");
-    let (flat, sizes) = memtriage_symbols::generate::flat_26100(entry, &shared).unwrap();
+    let w = &o["builds"]["26100"]["walker"];
     let p = bundled::by_build(26100).unwrap();
     assert_eq!(p.pdb, None);
     assert!(p.symbols.is_empty());
-    // Every field of the bundled profile is one the source states, with its value.
-    let mut checked = 0;
-    for (tname, def) in &p.types {
-        for (fname, (off, ty)) in &def.fields {
-            let src = flat
-                .iter()
-                .find(|f| f.ty == *tname && f.field == *fname)
-                .unwrap_or_else(|| panic!("26100 {tname}.{fname} has no source"));
-            assert_eq!(*off, src.offset, "{tname}.{fname}");
-            if let Some((pos, len, storage)) = src.bits {
-                let FieldType::Bitfield {
-                    bit_position,
-                    bit_length,
-                    ..
-                } = ty
-                else {
-                    panic!("{tname}.{fname} should be a bitfield");
-                };
-                assert_eq!((*bit_position, *bit_length), (pos, len));
-                assert_eq!(p.field(tname, fname).unwrap().size, storage);
-            }
-            checked += 1;
-        }
-    }
-    assert!(checked > 60, "{checked}");
-    for (t, s) in &sizes {
-        if p.has_type(t) {
-            assert_eq!(p.size_of(t).unwrap(), *s, "{t}");
-        }
-    }
-    // The walker table, read directly.
-    let w = &entry["walker"];
-    for (k, v) in w.as_object().unwrap() {
-        let Some(n) = v.as_u64() else { continue };
-        if let Some(f) = k.strip_prefix("EPROCESS.") {
-            assert_eq!(p.offset("_EPROCESS", f).unwrap(), n, "{k}");
-        }
-    }
     assert_eq!(
-        p.offset("_EPROCESS", "Pcb.DirectoryTableBase").unwrap(),
-        w["KPROCESS.DirectoryTableBase"].as_u64().unwrap()
+        bundled::by_build(26200).unwrap().source.name,
+        "bundled:26100"
     );
+    assert!(check_walker_table(&p, w, 26100) >= 10);
     assert_eq!(p.size_of("_EPROCESS").unwrap(), 2112);
 }
 
-#[test]
-fn regeneration_matches_committed_files() {
-    let files = memtriage_symbols::generate::generate(Path::new(SHARED)).unwrap();
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("bundled");
-    let mut names: Vec<String> = files.iter().map(|f| f.file_name.clone()).collect();
-    for f in &files {
-        let committed = std::fs::read(dir.join(&f.file_name)).unwrap();
-        assert!(
-            committed == f.bytes,
-            "bundled/{} is stale: run gen-bundled (see docs/profiles.md)",
-            f.file_name
-        );
+/// Every `EPROCESS.*` offset and the sizes of the `walker` table of offsets.json resolve to
+/// the same values in `p`. Returns how many EPROCESS offsets were compared.
+fn check_walker_table(p: &Profile, w: &Value, build: u32) -> usize {
+    let mut n = 0;
+    for (k, v) in w.as_object().unwrap() {
+        let Some(want) = v.as_u64() else { continue };
+        if let Some(mut f) = k.strip_prefix("EPROCESS.") {
+            // The walker calls it Wow64Process; the PDB's own name is given beside it (the
+            // 26100 table, built from the walker view, keeps the walker's name).
+            if let Some(name) = w[format!("{k}.field_name")].as_str() {
+                if p.has_field("_EPROCESS", name) {
+                    f = name;
+                }
+            }
+            assert_eq!(p.offset("_EPROCESS", f).ok(), Some(want), "{build} {k}");
+            n += 1;
+        }
     }
-    let mut on_disk: Vec<String> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
-    names.sort();
-    on_disk.sort();
-    assert_eq!(names, on_disk);
-    let total: usize = files.iter().map(|f| f.bytes.len()).sum();
-    assert!(total < 2 * 1024 * 1024, "{total}");
+    assert_eq!(
+        p.offset("_EPROCESS", "Pcb.DirectoryTableBase").ok(),
+        w["KPROCESS.DirectoryTableBase"].as_u64(),
+        "{build}"
+    );
+    assert_eq!(
+        p.size_of("_EPROCESS").ok(),
+        w["eprocess_size"].as_u64(),
+        "{build}"
+    );
+    n
+}
+
+#[test]
+fn every_family_walker_table_equals_offsets_json() {
+    let o = offsets();
+    for f in memtriage_symbols::FAMILIES {
+        for r in f.releases {
+            let Some(entry) = o["builds"].get(r.build.to_string()) else {
+                continue;
+            };
+            let p = bundled::by_build(r.build).unwrap();
+            assert_eq!(p.source.name, format!("bundled:{}", f.table));
+            assert!(
+                check_walker_table(&p, &entry["walker"], r.build) >= 10,
+                "{}",
+                r.build
+            );
+        }
+    }
 }
 
 #[test]
 fn spot_checks_every_bundled_build() {
     let o = offsets();
-    // (build, ActiveProcessLinks, VadFlags.Protection (offset, storage, pos, len), sizeof _MMVAD_SHORT)
-    type Spot = (u32, u64, (u64, u64, u32, u32), u64);
-    let expected: [Spot; 10] = [
-        (7601, 0x188, (40, 8, 56, 5), 64),
-        (9600, 0x2e8, (48, 4, 3, 5), 64),
-        (10240, 0x2f0, (48, 4, 3, 5), 64),
-        (14393, 0x2f0, (48, 4, 3, 5), 64),
-        (17763, 0x2e8, (48, 4, 3, 5), 64),
-        (19041, 0x448, (48, 4, 7, 5), 64),
-        (22000, 0x448, (48, 4, 7, 5), 64),
-        (22621, 0x448, (48, 4, 7, 5), 64),
-        (22631, 0x448, (48, 4, 7, 5), 64),
-        (26100, 0x1d8, (48, 4, 7, 5), 64),
+    // (build, ActiveProcessLinks, VadFlags.Protection (offset, storage, pos, len),
+    //  PrivateMemory bit, sizeof _MMVAD_SHORT)
+    type Spot = (u32, u64, (u64, u64, u32, u32), u32, u64);
+    let expected: [Spot; 16] = [
+        (7601, 0x188, (40, 8, 56, 5), 63, 64),
+        (9600, 0x2e8, (48, 4, 3, 5), 15, 64),
+        (10240, 0x2f0, (48, 4, 3, 5), 15, 64),
+        (10586, 0x2f0, (48, 4, 3, 5), 15, 64),
+        (14393, 0x2f0, (48, 4, 3, 5), 15, 64),
+        (15063, 0x2e8, (48, 4, 3, 5), 15, 64),
+        (16299, 0x2e8, (48, 4, 3, 5), 15, 64),
+        (17134, 0x2e8, (48, 4, 3, 5), 14, 64),
+        (17763, 0x2e8, (48, 4, 3, 5), 14, 64),
+        (18362, 0x2f0, (48, 4, 7, 5), 20, 64),
+        (19041, 0x448, (48, 4, 7, 5), 20, 64),
+        (20348, 0x448, (48, 4, 7, 5), 21, 64),
+        (22000, 0x448, (48, 4, 7, 5), 21, 64),
+        (22621, 0x448, (48, 4, 7, 5), 21, 64),
+        (22631, 0x448, (48, 4, 7, 5), 21, 64),
+        (26100, 0x1d8, (48, 4, 7, 5), 21, 64),
     ];
-    assert_eq!(
-        bundled::builds(),
-        expected.map(|e| e.0).as_slice(),
-        "bundled builds"
-    );
-    for (build, apl, (off, storage, pos, len), vad_size) in expected {
+    let tables: Vec<u32> = memtriage_symbols::FAMILIES
+        .iter()
+        .map(|f| f.table)
+        .collect();
+    assert_eq!(bundled::tables(), tables, "bundled tables");
+    for (build, apl, (off, storage, pos, len), private_bit, vad_size) in expected {
         let p = bundled::by_build(build).unwrap();
         let w = &o["builds"][build.to_string()]["walker"];
         assert_eq!(
@@ -294,6 +291,13 @@ fn spot_checks_every_bundled_build() {
         );
         // The value extracts as it would from a real VAD.
         assert_eq!(f.extract(0b00100 << pos), 4);
+        let private = p.field("_MMVAD_SHORT", "u.VadFlags.PrivateMemory").unwrap();
+        assert_eq!(private.bits, Some((private_bit, 1)), "{build}");
+        assert_eq!(
+            w["VadFlags.PrivateMemory"]["bit_position"].as_u64(),
+            Some(u64::from(private_bit)),
+            "{build}"
+        );
     }
     // Dotted paths through embedded types.
     let p7601 = bundled::by_build(7601).unwrap();
@@ -322,7 +326,7 @@ fn pdb19041() -> PdbId {
 }
 
 #[test]
-fn matching_order_and_fallbacks() {
+fn matching_order_and_families() {
     // Exact GUID+age.
     let c = select_profile(None, None, Some(&pdb19041()), Some(19041)).unwrap();
     assert_eq!(c.kind, MatchKind::ExactPdb);
@@ -337,69 +341,55 @@ fn matching_order_and_fallbacks() {
         ..pdb19041()
     })
     .is_none());
-    // Same build within a layout family.
+    // Another build of the family.
     let c = select_profile(None, None, None, Some(19045)).unwrap();
-    assert_eq!(c.kind, MatchKind::SameBuild);
+    assert_eq!(c.kind, MatchKind::Family { table: 19041 });
+    assert_eq!(c.kind.to_string(), "family of build 19041");
     assert_eq!(c.profile.build, Some(19041));
     // Unknown GUID with a known build.
     let unknown = PdbId {
         guid: "00000000000000000000000000000001".into(),
         age: 1,
     };
-    let c = select_profile(None, None, Some(&unknown), Some(19041)).unwrap();
+    let c = select_profile(None, None, Some(&unknown), Some(20348)).unwrap();
     assert_eq!(c.kind, MatchKind::SameBuild);
-    assert_eq!(c.profile.source.name, "bundled:19041");
-    let c = select_profile(None, None, None, Some(22631)).unwrap();
+    assert_eq!(c.profile.source.name, "bundled:20348");
+    let c = select_profile(None, None, None, Some(18363)).unwrap();
     assert_eq!(
-        (c.kind, c.profile.build),
-        (MatchKind::SameBuild, Some(22631))
+        (c.kind, c.profile.source.name.as_str()),
+        (MatchKind::Family { table: 18362 }, "bundled:18362")
     );
-    // Closest lower.
-    let c = select_profile(None, None, None, Some(25000)).unwrap();
-    assert_eq!(
-        c.kind,
-        MatchKind::ClosestLowerBuild {
-            requested: 25000,
-            used: 22631
-        }
-    );
-    assert_eq!(
-        c.profile.offset("_EPROCESS", "ActiveProcessLinks").unwrap(),
-        0x448
-    );
-    // Nothing fits.
-    let err = select_profile(None, None, None, Some(7000)).unwrap_err();
-    assert!(
-        matches!(
-            err,
-            SymbolError::NoProfile {
-                build: Some(7000),
-                ..
-            }
-        ),
-        "{err}"
-    );
-    assert!(err.to_string().contains("7000"), "{err}");
+    // A build in no family is unknown: no neighbour's layout, above or below.
+    for build in [7000, 18364, 19046, 25000, 27000] {
+        let err = select_profile(None, None, None, Some(build)).unwrap_err();
+        assert!(
+            matches!(err, SymbolError::NoProfile { build: Some(b), .. } if b == build),
+            "{err}"
+        );
+        assert!(err.to_string().contains(&build.to_string()), "{err}");
+        assert!(candidates(None, Some(build)).is_empty());
+    }
     assert!(select_profile(None, None, Some(&unknown), None).is_err());
-    // Candidate order with fallbacks, each profile once.
-    let all = candidates(Some(&pdb19041()), Some(19041));
-    let kinds: Vec<_> = all.iter().map(|c| c.kind.clone()).collect();
+    // Candidate order, each profile once: the exact PDB is also the build's own table.
+    let kinds: Vec<_> = candidates(Some(&pdb19041()), Some(19041))
+        .iter()
+        .map(|c| c.kind)
+        .collect();
+    assert_eq!(kinds, vec![MatchKind::ExactPdb]);
+    // An exact PDB of one family with a build of another: both, PDB first.
+    let all = candidates(Some(&pdb19041()), Some(22631));
+    let got: Vec<_> = all
+        .iter()
+        .map(|c| (c.kind, c.profile.source.name.as_str()))
+        .collect();
     assert_eq!(
-        kinds,
+        got,
         vec![
-            MatchKind::ExactPdb,
-            MatchKind::ClosestLowerBuild {
-                requested: 19041,
-                used: 17763
-            }
+            (MatchKind::ExactPdb, "bundled:19041"),
+            (MatchKind::Family { table: 22621 }, "bundled:22621")
         ]
     );
-    let all = candidates(None, Some(22631));
-    assert_eq!(all.len(), 2);
-    assert_eq!(all[1].profile.build, Some(22000));
     assert!(candidates(None, None).is_empty());
-    assert_eq!(bundled::closest_lower(7601).map(|p| p.build), None);
-    assert_eq!(bundled::closest_lower(7602).unwrap().build, Some(7601));
 }
 
 #[test]
@@ -436,17 +426,12 @@ fn malformed_isf_file_names_file_and_field() {
 }
 
 #[test]
-fn bundled_first_load_time() {
-    let t = std::time::Instant::now();
-    for b in bundled::builds() {
-        assert!(bundled::by_build(*b).is_some());
+fn every_known_build_loads_its_family_table() {
+    for f in memtriage_symbols::FAMILIES {
+        for r in f.releases {
+            let p = bundled::by_build(r.build).unwrap();
+            assert_eq!(p.build, Some(f.table), "{}", r.build);
+            assert!(p.has_type("_EPROCESS"), "{}", r.build);
+        }
     }
-    let first = t.elapsed();
-    let t = std::time::Instant::now();
-    for b in bundled::builds() {
-        assert!(bundled::by_build(*b).is_some());
-    }
-    let cached = t.elapsed();
-    eprintln!("bundled: first use of all tables {first:?}, again (clone only) {cached:?}");
-    assert!(first.as_secs() < 5);
 }

@@ -20,20 +20,21 @@ pub mod protection;
 pub mod swpte;
 pub mod thread;
 pub mod vad;
+pub mod validate;
 pub mod warning;
 
-pub use discovery::{DiscoveryStep, Kernel, Overrides};
+pub use discovery::{DiscoveryError, DiscoveryStep, Kernel, Overrides};
 pub use layout::Layout;
 pub use warning::{Structure, Warning};
 
-use memtriage_paging::{TranslateError, VirtError};
+use memtriage_paging::{PagingMode, TranslateError, VirtError};
 
 /// Errors of the Windows layer.
 #[derive(Debug, thiserror::Error)]
 pub enum WinError {
-    /// Kernel discovery failed; the message lists what was tried and what each step saw.
+    /// Kernel discovery failed; one line naming the stage and the cause.
     #[error("kernel discovery failed: {0}")]
-    Discovery(String),
+    Discovery(#[from] discovery::DiscoveryError),
     /// The profile lacks a type or field the walker needs.
     #[error(transparent)]
     Symbol(#[from] memtriage_symbols::SymbolError),
@@ -54,14 +55,20 @@ pub type Result<T> = std::result::Result<T, WinError>;
 /// Upper bound on entries of any list walk (processes, threads, modules, loader entries).
 pub const MAX_LIST_ENTRIES: usize = 100_000;
 
-/// Whether `va` is a canonical kernel-half address (4-level paging).
+/// The paging mode whose address halves the walkers' plausibility checks use: the 4-level
+/// halves, the stricter test (every 4-level kernel address is also a 5-level one). Code that
+/// knows the capture's mode uses [`PagingMode::is_kernel`] / [`PagingMode::is_user`] of that
+/// mode instead; these are the only definitions of the ranges.
+pub const WALKER_RANGES: PagingMode = PagingMode::Level4;
+
+/// Whether `va` is a kernel-half address ([`WALKER_RANGES`]).
 pub fn is_kernel_address(va: u64) -> bool {
-    va >= 0xFFFF_8000_0000_0000
+    WALKER_RANGES.is_kernel(va)
 }
 
-/// Whether `va` is a canonical user-half address (4-level paging), not null.
+/// Whether `va` is a user-half address ([`WALKER_RANGES`]), not null.
 pub fn is_user_address(va: u64) -> bool {
-    va != 0 && va < 0x0000_8000_0000_0000
+    WALKER_RANGES.is_user(va)
 }
 
 /// Bytes from a capture as text: printable ASCII kept, anything else escaped as `\xNN`, so names

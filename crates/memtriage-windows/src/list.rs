@@ -187,6 +187,7 @@ pub fn walk_both_ways(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use std::collections::HashMap;

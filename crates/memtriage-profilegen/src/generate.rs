@@ -1,15 +1,14 @@
 //! Generator of the bundled profiles (`crates/memtriage-symbols/bundled/*.json.xz`).
 //!
-//! Inputs are the project's shared reference data: the Volatility 3 ISF files in
-//! `<shared>/isf/` and `<shared>/layouts/offsets.json`. The `gen-bundled` binary writes the
-//! output; the test `regeneration_matches_committed_files` runs [`generate`] in-process and
+//! Inputs are the project's test data: the Volatility 3 ISF files in `<data>/isf/` and
+//! `<data>/layouts/offsets.json`. The `memtriage-profilegen` binary writes the output; the test `regeneration_matches_committed_files` runs [`generate`] in-process and
 //! compares the bytes with the committed files, so they cannot drift silently.
 //!
-//! * Builds with an ISF (7601, 9600, 14393, 17763, 19041, 22000): the struct list of
+//! * Builds with an ISF (7601, 9600, 14393, 17763, 18362, 19041, 20348, 22000): the struct list of
 //!   `offsets.json`, [`EXTRA_TYPES`], every `_OBJECT_HEADER*` type, and every struct, union or
 //!   enum those embed by value (transitively), copied unchanged from the ISF; all base types;
 //!   the ISF's RVAs of the symbols `offsets.json` lists.
-//! * 10240 and 22621/22631 (Vergilius-derived headers): the `structs` of `offsets.json`
+//! * 10240, 10586, 15063, 16299, 17134 and 22621/22631 (Vergilius-derived headers): the `structs` of `offsets.json`
 //!   (field offsets, type strings, sizes, bitfield positions), the members of the anonymous
 //!   unions they list, opaque size-only stubs for the other types they embed by value, and the
 //!   leaf fields of the flattened `paths`. No symbol RVAs.
@@ -18,8 +17,10 @@
 //!   field in the newest earlier bundled build that has it (22631 first); type sizes not given by the source are lower bounds (end of the last known
 //!   field). No symbol RVAs, no PDB identity.
 
-use crate::profile::{BaseType, EnumDef, FieldType, Profile, ProfileSource, SourceKind, TypeDef};
-use crate::SymbolError;
+use crate::GenError;
+use memtriage_symbols::{
+    family_of, BaseType, EnumDef, FieldType, Profile, ProfileSource, SourceKind, TypeDef,
+};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
@@ -37,9 +38,6 @@ pub const EXTRA_TYPES: &[&str] = &[
     "_KDDEBUGGER_DATA64",
 ];
 
-/// Builds whose layout is the same as another bundled build's: `(build, shares the file of)`.
-pub const SHARED_LAYOUTS: &[(u32, u32)] = &[(22631, 22621)];
-
 /// XZ preset used for the bundled files (fixed so that output is reproducible).
 const XZ_PRESET: u32 = 9;
 
@@ -54,16 +52,16 @@ pub struct BundledFile {
     pub bytes: Vec<u8>,
 }
 
-fn malformed(path: &Path, reason: impl Into<String>) -> SymbolError {
-    SymbolError::Malformed {
+fn malformed(path: &Path, reason: impl Into<String>) -> GenError {
+    GenError::Malformed {
         path: path.to_path_buf(),
         reason: reason.into(),
     }
 }
 
-/// Generate every bundled profile from `shared` (the `../shared` folder).
-pub fn generate(shared: &Path) -> Result<Vec<BundledFile>, SymbolError> {
-    let profiles = generate_profiles(shared)?;
+/// Generate every bundled profile from `data` (the repository's `testdata/` folder).
+pub fn generate(data: &Path) -> Result<Vec<BundledFile>, GenError> {
+    let profiles = generate_profiles(data)?;
     let mut out = Vec::new();
     for p in profiles {
         let build = p.build.unwrap_or(0);
@@ -77,11 +75,11 @@ pub fn generate(shared: &Path) -> Result<Vec<BundledFile>, SymbolError> {
 }
 
 /// Serialize a profile as compact JSON and compress it with xz.
-pub fn encode(p: &Profile) -> Result<Vec<u8>, SymbolError> {
+pub fn encode(p: &Profile) -> Result<Vec<u8>, GenError> {
     let json =
         serde_json::to_vec(p).map_err(|e| malformed(Path::new("<bundled>"), e.to_string()))?;
     let mut enc = xz2::write::XzEncoder::new(Vec::new(), XZ_PRESET);
-    let io = |source| SymbolError::Io {
+    let io = |source| GenError::Io {
         path: PathBuf::from("<bundled>"),
         source,
     };
@@ -90,9 +88,9 @@ pub fn encode(p: &Profile) -> Result<Vec<u8>, SymbolError> {
 }
 
 /// Generate the bundled profiles (uncompressed), one per distinct layout, sorted by build.
-pub fn generate_profiles(shared: &Path) -> Result<Vec<Profile>, SymbolError> {
-    let offsets_path = shared.join("layouts/offsets.json");
-    let text = std::fs::read(&offsets_path).map_err(|source| SymbolError::Io {
+pub fn generate_profiles(data: &Path) -> Result<Vec<Profile>, GenError> {
+    let offsets_path = data.join("layouts/offsets.json");
+    let text = std::fs::read(&offsets_path).map_err(|source| GenError::Io {
         path: offsets_path.clone(),
         source,
     })?;
@@ -121,7 +119,7 @@ pub fn generate_profiles(shared: &Path) -> Result<Vec<Profile>, SymbolError> {
             .pointer("/source/file")
             .and_then(Value::as_str)
             .ok_or_else(|| malformed(&offsets_path, format!("builds.{key}.source.file missing")))?;
-        let isf = Profile::from_isf_path(&shared.join(file))?;
+        let isf = Profile::from_isf_path(&data.join(file))?;
         let p = from_isf(&isf, build, entry, &offsets_path)?;
         isf_profiles.insert(build, isf);
         out.push(p);
@@ -144,19 +142,28 @@ pub fn generate_profiles(shared: &Path) -> Result<Vec<Profile>, SymbolError> {
             vergilius.insert(build, p);
         }
     }
-    // Builds that share a layout are emitted once, under the lower build.
-    for (build, shares) in SHARED_LAYOUTS {
-        if let (Some(a), Some(b)) = (vergilius.get(build), vergilius.get(shares)) {
+    // A family is emitted once, under its table build; another build of the family that
+    // `offsets.json` lists must have exactly the table build's layout.
+    let members: Vec<u32> = vergilius.keys().copied().collect();
+    for build in members {
+        let Some(table) = family_of(build).map(|f| f.table) else {
+            return Err(malformed(
+                &offsets_path,
+                format!("builds.{build} is in no build family (memtriage_symbols::FAMILIES)"),
+            ));
+        };
+        if table == build {
+            continue;
+        }
+        if let (Some(a), Some(b)) = (vergilius.get(&build), vergilius.get(&table)) {
             if a.types != b.types || a.symbols != b.symbols {
                 return Err(malformed(
                     &offsets_path,
-                    format!(
-                        "builds.{build} is declared to share the layout of {shares} but differs"
-                    ),
+                    format!("builds.{build} is in the family of {table} but its layout differs"),
                 ));
             }
-            vergilius.remove(build);
         }
+        vergilius.remove(&build);
     }
     out.extend(vergilius.into_values());
 
@@ -168,6 +175,15 @@ pub fn generate_profiles(shared: &Path) -> Result<Vec<Profile>, SymbolError> {
         out.push(p);
     }
     out.sort_by_key(|p| p.build);
+    for p in &out {
+        let build = p.build.unwrap_or(0);
+        if family_of(build).map(|f| f.table) != Some(build) {
+            return Err(malformed(
+                &offsets_path,
+                format!("builds.{build} is not the table build of a family"),
+            ));
+        }
+    }
     Ok(out)
 }
 
@@ -191,7 +207,7 @@ fn embedded(ty: &FieldType, types: &mut Vec<String>, enums: &mut BTreeSet<String
     }
 }
 
-fn from_isf(isf: &Profile, build: u32, entry: &Value, at: &Path) -> Result<Profile, SymbolError> {
+fn from_isf(isf: &Profile, build: u32, entry: &Value, at: &Path) -> Result<Profile, GenError> {
     let mut roots: Vec<String> = entry
         .get("structs")
         .and_then(Value::as_object)
@@ -326,7 +342,7 @@ pub fn parse_type_string(s: &str) -> Result<FieldType, String> {
         .ok_or_else(|| format!("unknown type '{s}'"))
 }
 
-fn get_u64(v: &Value, key: &str, at: &str, path: &Path) -> Result<u64, SymbolError> {
+fn get_u64(v: &Value, key: &str, at: &str, path: &Path) -> Result<u64, GenError> {
     v.get(key).and_then(Value::as_u64).ok_or_else(|| {
         malformed(
             path,
@@ -337,7 +353,7 @@ fn get_u64(v: &Value, key: &str, at: &str, path: &Path) -> Result<u64, SymbolErr
 
 /// The field type of a `structs`/`paths` entry: its type string, checked against its explicit
 /// `bit_position`/`bit_length`.
-fn entry_type(f: &Value, at: &str, path: &Path) -> Result<FieldType, SymbolError> {
+fn entry_type(f: &Value, at: &str, path: &Path) -> Result<FieldType, GenError> {
     let ts = f
         .get("type")
         .and_then(Value::as_str)
@@ -369,7 +385,7 @@ fn from_vergilius(
     entry: &Value,
     base_types: &BTreeMap<String, BaseType>,
     path: &Path,
-) -> Result<Profile, SymbolError> {
+) -> Result<Profile, GenError> {
     let mut p = Profile {
         source: bundled_source(build),
         pdb: None,
@@ -385,7 +401,7 @@ fn from_vergilius(
         .ok_or_else(|| malformed(path, format!("builds.{build}.structs missing")))?;
     // Sizes of by-value types known only from the fields that embed them.
     let mut stub_sizes: BTreeMap<String, (bool, u64)> = BTreeMap::new();
-    let mut note_stub = |ty: &FieldType, size: u64, at: &str| -> Result<(), SymbolError> {
+    let mut note_stub = |ty: &FieldType, size: u64, at: &str| -> Result<(), GenError> {
         let (name, kind_enum, size) = match ty {
             FieldType::Struct { name } | FieldType::Union { name } => (name, false, size),
             FieldType::Enum { name } => (name, true, size),
@@ -500,7 +516,7 @@ fn merge_path(
     f: &Value,
     at: &str,
     path: &Path,
-) -> Result<(), SymbolError> {
+) -> Result<(), GenError> {
     let (ty, rest) = dotted
         .split_once('.')
         .ok_or_else(|| malformed(path, format!("{at}: not a dotted path")))?;
@@ -553,7 +569,7 @@ fn validate_against_structs(
     structs: &serde_json::Map<String, Value>,
     build: u32,
     path: &Path,
-) -> Result<(), SymbolError> {
+) -> Result<(), GenError> {
     for (sname, sv) in structs {
         let Some(fields) = sv.get("fields").and_then(Value::as_object) else {
             continue;
@@ -623,10 +639,10 @@ fn is_ident(s: &str) -> bool {
 pub fn flat_26100(
     entry: &Value,
     path: &Path,
-) -> Result<(Vec<FlatOffset>, BTreeMap<String, u64>), SymbolError> {
+) -> Result<(Vec<FlatOffset>, BTreeMap<String, u64>), GenError> {
     let mut out: BTreeMap<(String, String), FlatOffset> = BTreeMap::new();
     let mut sizes: BTreeMap<String, u64> = BTreeMap::new();
-    let mut add = |o: FlatOffset| -> Result<(), SymbolError> {
+    let mut add = |o: FlatOffset| -> Result<(), GenError> {
         let key = (o.ty.clone(), o.field.clone());
         if let Some(old) = out.get(&key) {
             if old.offset != o.offset || (o.bits.is_some() && old.bits != o.bits) {
@@ -645,7 +661,7 @@ pub fn flat_26100(
         out.insert(key, o);
         Ok(())
     };
-    let mut add_size = |ty: String, size: u64, src: &str| -> Result<(), SymbolError> {
+    let mut add_size = |ty: String, size: u64, src: &str| -> Result<(), GenError> {
         if let Some(old) = sizes.insert(ty.clone(), size) {
             if old != size {
                 return Err(malformed(
@@ -815,7 +831,7 @@ fn from_memprocfs(
     references: &[&Profile],
     base_types: &BTreeMap<String, BaseType>,
     path: &Path,
-) -> Result<Profile, SymbolError> {
+) -> Result<Profile, GenError> {
     let (flat, sizes) = flat_26100(entry, path)?;
     let ref_field = |ty: &str, field: &str| {
         references.iter().find_map(|r| {
