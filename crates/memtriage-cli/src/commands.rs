@@ -190,6 +190,14 @@ fn info(a: &InfoArgs) -> Result<u8, String> {
     if let Some(c) = &meta.elf_cpu {
         doc["elf_cpu"] = json!({"cr0": hex(c.cr0), "cr3": hex(c.cr3), "cr4": hex(c.cr4)});
     }
+    if let Some(h) = &meta.hibernation {
+        doc["hibernation"] = json!({
+            "header": h.header,
+            "windows": h.header.layout.windows(),
+            "system_time": memtriage_report::filetime_to_iso(h.header.system_time),
+            "sets": h.sets,
+        });
+    }
     let mut warnings = meta.warnings.clone();
     if ranges.is_empty() {
         doc["kernel"] = json!({"error": "the capture holds no physical memory"});

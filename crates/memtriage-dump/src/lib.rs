@@ -14,6 +14,7 @@
 //! | `PAGEDU64`             | Windows 64-bit crash dump (DumpType 1, 4, 5, 6, 8, 9, 10)     |
 //! | `\x7fELF`              | ELF64 little-endian core (QEMU `dump-guest-memory`, VirtualBox) |
 //! | `PAGEDUMP`             | 32-bit crash dump: rejected with [`OpenError::Unsupported`]   |
+//! | `HIBR`/`RSTR`          | hibernation file, Windows 8-11 x64 (`WAKE`/zeroed: refused, already resumed) |
 //! | anything else          | raw image: file offset = physical address                     |
 
 #![deny(unsafe_code)]
@@ -22,11 +23,15 @@ mod bitmap;
 mod bytes;
 mod crashdump;
 mod elf;
+mod hiber;
 mod mapped;
 mod memory;
 mod metadata;
 mod segmented;
 
+pub use hiber::{
+    layout_offsets, HiberHeader, HiberLayout, HiberSets, HiberSignature, HibernationInfo,
+};
 pub use memory::SparseMemory;
 pub use metadata::{CrashDumpHeader, DumpFormat, DumpMetadata, ElfCpuState, TriageInfo};
 
@@ -169,6 +174,8 @@ pub fn open(path: &Path) -> Result<Capture, OpenError> {
                      are read"
                 .into(),
         })
+    } else if let Some(sig) = hiber::sniff(data) {
+        hiber::open(map, sig)
     } else {
         Ok(Box::new(segmented::SegmentedImage::raw(map)))
     }

@@ -24,6 +24,8 @@ pub enum DumpFormat {
     CrashDumpTriage,
     /// ELF core file (QEMU `dump-guest-memory`, VirtualBox).
     ElfCore,
+    /// Windows hibernation file (`hiberfil.sys`, Windows 8 to 11 x64).
+    Hibernation,
 }
 
 impl DumpFormat {
@@ -39,6 +41,7 @@ impl DumpFormat {
             DumpFormat::CrashDumpComplete => "crashdump-complete",
             DumpFormat::CrashDumpTriage => "crashdump-triage",
             DumpFormat::ElfCore => "elf-core",
+            DumpFormat::Hibernation => "hibernation",
         }
     }
 }
@@ -162,6 +165,8 @@ pub struct DumpMetadata {
     pub triage: Option<TriageInfo>,
     /// CPU state from an ELF core note, when present.
     pub elf_cpu: Option<ElfCpuState>,
+    /// Header and page-set counts, for hibernation files.
+    pub hibernation: Option<crate::HibernationInfo>,
     /// Problems found while opening that still left the capture usable
     /// (a truncated file, pages the header promises but the file lacks, ...).
     pub warnings: Vec<String>,
@@ -176,6 +181,7 @@ impl DumpMetadata {
             crash_dump: None,
             triage: None,
             elf_cpu: None,
+            hibernation: None,
             warnings: Vec::new(),
         }
     }
