@@ -43,13 +43,22 @@ pub fn decompress_plain(input: &[u8], out: &mut [u8]) -> Result<(), XpressError>
             ip += 4;
             flag_count = 32;
         }
-        flag_count -= 1;
-        if flags & (1 << flag_count) == 0 {
-            out[op] = byte_at(ip, op)?;
-            ip += 1;
-            op += 1;
+        if flags & (1 << (flag_count - 1)) == 0 {
+            // A run of literals: as many as there are zero flags in a row.
+            let window = flags & (u32::MAX >> (32 - flag_count));
+            let zeros = window.leading_zeros() - (32 - flag_count);
+            let n = (zeros as usize).min(expected - op);
+            let available = input.len().saturating_sub(ip);
+            if available < n {
+                return Err(truncated(input.len(), op + available));
+            }
+            out[op..op + n].copy_from_slice(&input[ip..ip + n]);
+            ip += n;
+            op += n;
+            flag_count -= n as u32;
             continue;
         }
+        flag_count -= 1;
         let word = u16_at(ip, op)?;
         ip += 2;
         let distance = usize::from(word >> 3) + 1;
@@ -107,6 +116,25 @@ pub(crate) fn copy_match(
             len,
             expected: out.len(),
         });
+    }
+    if distance >= len && len >= 32 {
+        out.copy_within(src..src + len, op);
+        return Ok(());
+    }
+    if distance >= 8 && op + len + 8 <= out.len() {
+        // Short and long matches alike in 8-byte steps; each step reads only finished bytes
+        // and may write up to 7 bytes past the match, which later items overwrite.
+        let mut i = 0;
+        while i < len {
+            out.copy_within(src + i..src + i + 8, op + i);
+            i += 8;
+        }
+        return Ok(());
+    }
+    if distance == 1 {
+        let b = out[src];
+        out[op..op + len].fill(b);
+        return Ok(());
     }
     if distance >= len {
         out.copy_within(src..src + len, op);

@@ -78,7 +78,11 @@ fn both_codecs_round_trip() {
 fn compressible_data_shrinks() {
     let page = vec![0u8; 65536];
     assert!(Codec::Plain.compress(&page).len() < 64);
-    assert!(Codec::Huffman.compress(&page).len() < 300);
+    // A block (256-byte table and a few words), then, as the input fills the block exactly,
+    // a block of its own for the end-of-data symbol (table and two words).
+    let huff = Codec::Huffman.compress(&page);
+    assert!(huff.len() < 256 + 32 + 260, "{}", huff.len());
+    assert!(Codec::Huffman.compress(&page[..65535]).len() < 256 + 32);
 }
 
 #[test]
