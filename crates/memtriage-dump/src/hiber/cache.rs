@@ -4,8 +4,8 @@ use lru::LruCache;
 use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex};
 
-/// Decompressed page sets kept at once: 2048 sets of at most 64 KiB, at most 128 MiB.
-pub(crate) const CAPACITY: usize = 2048;
+/// Decompressed page sets kept at once: 1024 sets of at most 64 KiB, at most 64 MiB.
+pub(crate) const CAPACITY: usize = 1024;
 
 /// Least-recently-used decompressed page sets, keyed by set index.
 pub(crate) struct SetCache {

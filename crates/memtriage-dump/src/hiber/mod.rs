@@ -7,7 +7,8 @@
 //! cache ([`cache`]). Nothing is allocated from an unchecked header field: sets are walked
 //! only as far as the file reaches and decompress into at most 64 KiB each.
 //!
-//! A page set that fails to decompress makes its pages read as missing
+//! Compressed bytes are read with positioned reads (`pread`), not through the mapping, so
+//! resident memory stays at the index plus the cache. A page set that fails to decompress makes its pages read as missing
 //! ([`PhysError::NotInDump`]); the rest of the file stays readable.
 
 mod cache;
@@ -120,7 +121,15 @@ pub(crate) fn open(map: Mapped, sig: HiberSignature) -> Result<Capture, OpenErro
     for (name, first_page, promised) in restore_sets {
         let before = page_sets.len();
         let start = first_page.saturating_mul(PAGE_SIZE);
-        if let Some(s) = sets::walk(data, start, promised, &mut page_sets, &mut runs) {
+        let read_at = |off: u64, buf: &mut [u8]| map.read_at(off, buf);
+        if let Some(s) = sets::walk(
+            read_at,
+            map.len(),
+            start,
+            promised,
+            &mut page_sets,
+            &mut runs,
+        ) {
             warnings.push(format!(
                 "{name} restore set (file page {first_page:#x}) promises {} pages but only {} \
                  were found: {}",
@@ -210,20 +219,26 @@ impl Hibernation {
         Some((r.set, r.first_page + (pfn - r.pfn) as u32))
     }
 
-    fn set_bytes(&self, set: &PageSet) -> Option<&[u8]> {
-        let start = usize::try_from(set.data_offset).ok()?;
-        self.map.bytes().get(start..start + set.data_len as usize)
-    }
-
-    /// The decompressed pages of set `index`.
+    /// The decompressed pages of set `index`. The compressed bytes are read with a
+    /// positioned read, not through the mapping, so they never count toward resident memory.
     fn load(&self, index: u32) -> Result<Arc<[u8]>, Corrupt> {
         let set = self.sets.get(index as usize).ok_or(Corrupt)?;
-        let input = self.set_bytes(set).ok_or(Corrupt)?;
         let size = set.pages as usize * PAGE_SIZE as usize;
         let mut out = vec![0u8; size];
         match set.codec {
-            SetCodec::Stored => out.copy_from_slice(input.get(..size).ok_or(Corrupt)?),
-            SetCodec::Xpress(codec) => codec.decompress(input, &mut out).map_err(|_| Corrupt)?,
+            SetCodec::Stored => {
+                if !self.map.read_at(set.data_offset, &mut out) {
+                    return Err(Corrupt);
+                }
+            }
+            SetCodec::Xpress(codec) => {
+                // data_len < 4 MiB (22 bits) and lies inside the file (checked at open).
+                let mut input = vec![0u8; set.data_len as usize];
+                if !self.map.read_at(set.data_offset, &mut input) {
+                    return Err(Corrupt);
+                }
+                codec.decompress(&input, &mut out).map_err(|_| Corrupt)?;
+            }
         }
         Ok(out.into())
     }
@@ -239,9 +254,11 @@ impl Hibernation {
             .get(set as usize)
             .filter(|s| s.codec == SetCodec::Stored)
         {
-            let bytes = self.set_bytes(s).ok_or(missing)?;
-            buf.copy_from_slice(bytes.get(from..from + buf.len()).ok_or(missing)?);
-            return Ok(());
+            // Stored pages are read straight from the file, bypassing the cache.
+            return match self.map.read_at(s.data_offset + from as u64, buf) {
+                true => Ok(()),
+                false => Err(missing),
+            };
         }
         let pages = self
             .cache
@@ -270,19 +287,10 @@ impl PhysicalMemory for Hibernation {
         &self.ranges
     }
 
-    fn slice(&self, pa: u64, len: usize) -> Option<&[u8]> {
-        // Only stored pages are contiguous in the file; compressed ones live in the cache.
-        let in_page = (pa % PAGE_SIZE) as usize;
-        if in_page + len > PAGE_SIZE as usize {
-            return None;
-        }
-        let (set, page) = self.locate(pa / PAGE_SIZE)?;
-        let s = self
-            .sets
-            .get(set as usize)
-            .filter(|s| s.codec == SetCodec::Stored)?;
-        let from = page as usize * PAGE_SIZE as usize + in_page;
-        self.set_bytes(s)?.get(from..from + len)
+    fn slice(&self, _pa: u64, _len: usize) -> Option<&[u8]> {
+        // Pages live compressed in the file or decompressed in the cache: never contiguous
+        // in the mapping. Readers fall back to `read_phys`.
+        None
     }
 
     fn metadata(&self) -> &DumpMetadata {

@@ -80,11 +80,17 @@ pub(crate) struct Shortfall {
     pub reason: String,
 }
 
+/// Bytes of the largest page set header: the flags word and 255 descriptors.
+const MAX_HEADER: usize = 4 + 255 * 8;
+
 /// Walk the restore set at file offset `start` that promises `promised` pages, appending its
-/// page sets to `sets` and its runs to `runs`. Stops at the promised count, at the end of the
-/// file or at the first malformed page set (returned as a [`Shortfall`]).
+/// page sets to `sets` and its runs to `runs`. `read_at(offset, buf)` fills `buf` from the
+/// file (false when the bytes are not all there); `file_len` is the file's size. Stops at the
+/// promised count, at the end of the file or at the first malformed page set (returned as a
+/// [`Shortfall`]).
 pub(crate) fn walk(
-    file: &[u8],
+    read_at: impl Fn(u64, &mut [u8]) -> bool,
+    file_len: u64,
     start: u64,
     promised: u64,
     sets: &mut Vec<PageSet>,
@@ -99,19 +105,26 @@ pub(crate) fn walk(
             reason,
         })
     };
+    let mut buf = vec![0u8; MAX_HEADER];
     while found < promised {
-        let Some(rest) = usize::try_from(off).ok().and_then(|o| file.get(o..)) else {
+        let avail = file_len.saturating_sub(off).min(MAX_HEADER as u64) as usize;
+        if avail == 0 {
             return short(
                 found,
                 format!("page set at {off:#x} lies past the end of the file"),
             );
-        };
-        let Ok((after, (word, descriptors))) = set_header(rest) else {
+        }
+        let head = &mut buf[..avail];
+        if !read_at(off, head) {
+            return short(found, format!("page set at {off:#x} could not be read"));
+        }
+        let Ok((after, (word, descriptors))) = set_header(head) else {
             return short(
                 found,
                 format!("page set header at {off:#x} is cut off by the end of the file"),
             );
         };
+        let header_len = (avail - after.len()) as u64;
         let data_len = (word >> 8) & 0x3F_FFFF;
         if descriptors.is_empty() || data_len == 0 {
             return short(
@@ -127,9 +140,9 @@ pub(crate) fn walk(
             );
         }
         let pages = pages as u32;
-        let data_offset = off + (rest.len() - after.len()) as u64;
+        let data_offset = off + header_len;
         let data_end = data_offset + u64::from(data_len);
-        if data_end > file.len() as u64 {
+        if data_end > file_len {
             return short(
                 found,
                 format!(
