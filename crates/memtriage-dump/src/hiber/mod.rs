@@ -145,7 +145,7 @@ pub(crate) fn open(map: Mapped, sig: HiberSignature) -> Result<Capture, OpenErro
     let duplicates = sets::sort_runs(&mut runs);
     if duplicates > 0 {
         warnings.push(format!(
-            "{duplicates} pages are listed more than once; the first listing is read"
+            "{duplicates} pages are listed more than once; one listing of each is read"
         ));
     }
     if let Some(last) = runs.last() {

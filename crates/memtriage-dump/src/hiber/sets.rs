@@ -184,8 +184,9 @@ pub(crate) fn walk(
     None
 }
 
-/// Sort runs by page frame number and cut pages listed more than once (the first listing
-/// in file order wins). Returns the number of duplicate pages dropped.
+/// Sort runs by page frame number and cut pages listed more than once (the run that starts
+/// lower keeps them; of runs with the same start, the one listed first). Returns the number of
+/// duplicate pages dropped.
 pub(crate) fn sort_runs(runs: &mut Vec<PageRun>) -> u64 {
     // Stable: among equal starts, the run read first stays first.
     runs.sort_by_key(|r| r.pfn);
@@ -209,4 +210,39 @@ pub(crate) fn sort_runs(runs: &mut Vec<PageRun>) -> u64 {
     }
     *runs = out;
     dropped
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(pfn: u64, pages: u32, set: u32) -> PageRun {
+        PageRun {
+            pfn,
+            pages,
+            set,
+            first_page: 0,
+        }
+    }
+
+    #[test]
+    fn duplicate_pages_are_cut_once() {
+        // Set 0 lists 10..14, set 1 lists 8..12 (overlapping 10, 11), set 2 repeats 10..14,
+        // set 3 lists 20..21.
+        let mut runs = vec![run(10, 4, 0), run(8, 4, 1), run(10, 4, 2), run(20, 1, 3)];
+        assert_eq!(sort_runs(&mut runs), 2 + 4);
+        assert_eq!(
+            runs,
+            vec![
+                run(8, 4, 1),
+                PageRun {
+                    pfn: 12,
+                    pages: 2,
+                    set: 0,
+                    first_page: 2
+                },
+                run(20, 1, 3),
+            ]
+        );
+    }
 }
