@@ -69,13 +69,12 @@ fn with_the_page_file_the_report_equals_the_full_report() {
                 s["profile"] = serde_json::Value::Null;
                 s
             };
-            assert_eq!(without_profile(&got), without_profile(&want), "{build} {format}");
-            for key in [
-                "processes",
-                "kernel_modules",
-                "findings",
-                "warnings",
-            ] {
+            assert_eq!(
+                without_profile(&got),
+                without_profile(&want),
+                "{build} {format}"
+            );
+            for key in ["processes", "kernel_modules", "findings", "warnings"] {
                 assert_eq!(got[key], want[key], "{build} {format}: {key}");
             }
         }

@@ -216,6 +216,14 @@ fn info(a: &InfoArgs) -> Result<u8, String> {
             .map(|f| json!({"number": f.number(), "path": f.path().display().to_string(), "size": f.len()}))
             .collect::<Vec<_>>());
     }
+    if let Some(h) = &meta.hibernation {
+        doc["hibernation"] = json!({
+            "header": h.header,
+            "windows": h.header.layout.windows(),
+            "system_time": memtriage_report::filetime_to_iso(h.header.system_time),
+            "sets": h.sets,
+        });
+    }
     let mut warnings = meta.warnings.clone();
     if ranges.is_empty() {
         doc["kernel"] = json!({"error": "the capture holds no physical memory"});

@@ -18,6 +18,7 @@
 //! | VMware checkpoint      | `.vmss`/`.vmsn`: metadata of the `.vmem` beside it ([`open`]) |
 //! | `PAGEDUMP`             | 32-bit crash dump: rejected with [`OpenError::Unsupported`]   |
 //! | PNG, ZIP, PE, text, .. | not a memory capture: [`OpenError::NotACapture`]              |
+//! | `HIBR`/`RSTR`          | hibernation file, Windows 8-11 x64 (`WAKE`/zeroed: refused, already resumed) |
 //! | anything else          | raw image: file offset = physical address                     |
 //!
 //! A `.vmem` whose `.vmss` or `.vmsn` checkpoint lies beside it (or is named in
@@ -29,6 +30,7 @@ mod bitmap;
 mod cause;
 mod crashdump;
 mod elf;
+mod hiber;
 mod lime;
 mod mapped;
 mod memory;
@@ -40,6 +42,9 @@ mod source;
 mod vmware;
 
 pub use cause::{EmptyCapture, Extents, RootCause};
+pub use hiber::{
+    layout_offsets, HiberHeader, HiberLayout, HiberSets, HiberSignature, HibernationInfo,
+};
 pub use mapped::MappedFile;
 pub use memory::SparseMemory;
 pub use metadata::{
@@ -264,7 +269,10 @@ pub fn open_source(source: Arc<dyn ByteSource>) -> Result<Capture, OpenError> {
             path: ev.path(),
             kind,
         }),
-        Sniffed::Raw => Ok(Box::new(vmware::lone_vmem(ev))),
+        Sniffed::Raw => match hiber::sniff(&head, ev.len()) {
+            Some(sig) => hiber::open(ev, sig),
+            None => Ok(Box::new(vmware::lone_vmem(ev))),
+        },
     }
 }
 

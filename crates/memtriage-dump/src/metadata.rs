@@ -29,6 +29,8 @@ pub enum DumpFormat {
     Lime,
     /// VMware `.vmem` whose `.vmss`/`.vmsn` checkpoint maps its pages to physical pages.
     Vmware,
+    /// Windows hibernation file (`hiberfil.sys`, Windows 8 to 11 x64).
+    Hibernation,
 }
 
 impl DumpFormat {
@@ -46,6 +48,7 @@ impl DumpFormat {
             DumpFormat::ElfCore => "elf-core",
             DumpFormat::Lime => "lime",
             DumpFormat::Vmware => "vmware",
+            DumpFormat::Hibernation => "hibernation",
         }
     }
 }
@@ -202,6 +205,8 @@ pub struct DumpMetadata {
     /// Why the capture holds no (or less) physical memory than it should, when it does:
     /// the innermost cause to print before anything that failed because of it.
     pub root_cause: Option<RootCause>,
+    /// Header and page-set counts, for hibernation files.
+    pub hibernation: Option<crate::HibernationInfo>,
     /// Problems found while opening that still left the capture usable
     /// (a truncated file, pages the header promises but the file lacks, ...).
     pub warnings: Vec<String>,
@@ -218,6 +223,7 @@ impl DumpMetadata {
             elf_cpu: None,
             vmware: None,
             root_cause: None,
+            hibernation: None,
             warnings: Vec::new(),
         }
     }
