@@ -337,16 +337,6 @@ fn cell_display(cell: &Cell) -> String {
     }
 }
 
-/// Writes aligned rows (see [`render_aligned`]), without a width limit or detail lines.
-fn write_aligned(
-    w: &mut dyn Write,
-    columns: &[Column],
-    rows: &[Vec<String>],
-    indent: &dyn Fn(usize) -> usize,
-) -> io::Result<()> {
-    write_aligned_with(w, columns, rows, indent, &[], None)
-}
-
 /// Writes aligned rows (see [`render_aligned`]) with header names escaped.
 fn write_aligned_with(
     w: &mut dyn Write,
