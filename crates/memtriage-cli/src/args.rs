@@ -240,8 +240,8 @@ pub struct ReportArgs {
     #[arg(long, value_name = "SEVERITY", value_parser = severity_parser(), ignore_case = true)]
     pub fail_on: Option<Severity>,
     /// Captures analysed in parallel (at least 1; capped at the number of captures and CPUs).
-    #[arg(long, short = 'j', default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
-    pub jobs: u16,
+    #[arg(long, short = 'j', default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub jobs: u32,
     /// Write one report per capture into this directory (created if missing):
     /// `<capture file name>.report.json` (`.jsonl`, `.txt`, `.findings.csv` by format); captures
     /// with the same file name in different folders get their folder names as a prefix.

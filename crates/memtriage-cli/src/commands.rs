@@ -147,12 +147,8 @@ fn build_warning(session: &Session, o: &OverrideArgs) -> Option<String> {
     let asked = o.build?;
     let k = session.kernel().ok()?;
     let read = k.nt_build_number? & 0xFFFF;
-    (read != asked).then(|| {
-        format!(
-            "--build {asked} contradicts the capture's NtBuildNumber (build {read}); \
-             using build {asked} as asked"
-        )
-    })
+    (read != asked)
+        .then(|| format!("--build {asked} contradicts the capture's NtBuildNumber (build {read})"))
 }
 
 /// Fails with exit 2 when a `--pid` names no process: neither on the active list nor found

@@ -149,9 +149,13 @@ pub fn report_names(paths: &[PathBuf]) -> Vec<String> {
 
 /// Worker threads for `captures` captures: the requested count (≥ 1), capped at the number of
 /// captures and at the CPUs available.
-pub fn jobs(requested: u16, captures: usize) -> usize {
+pub fn jobs(requested: u32, captures: usize) -> usize {
     let cpus = std::thread::available_parallelism().map_or(1, usize::from);
-    usize::from(requested).min(captures).min(cpus).max(1)
+    usize::try_from(requested)
+        .unwrap_or(usize::MAX)
+        .min(captures)
+        .min(cpus)
+        .max(1)
 }
 
 /// Makes sure `dir` is a directory reports can go to: created when missing; a clear error when
@@ -203,6 +207,6 @@ mod tests {
         assert_eq!(jobs(8, 1), 1);
         assert_eq!(jobs(8, 0), 1);
         let cpus = std::thread::available_parallelism().map_or(1, usize::from);
-        assert_eq!(jobs(u16::MAX, 1000), cpus.min(1000));
+        assert_eq!(jobs(u32::MAX, 1000), cpus.min(1000));
     }
 }
