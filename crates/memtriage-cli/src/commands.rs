@@ -101,7 +101,7 @@ fn dispatch(plugins: &[Box<dyn Plugin>], matches: &clap::ArgMatches) -> Result<u
     match cli.command {
         Command::Info(a) => info(&a),
         Command::Vtop(a) => vtop(&a),
-        Command::Report(a) => report(&a),
+        Command::Report(a) => report(&a, matches.get_flag("verbose")),
         Command::Diff(a) => diff_cmd(&a),
         Command::Rules(a) => rules(&a),
         Command::Completions(a) => {
@@ -625,7 +625,9 @@ fn report_extension(format: Format) -> &'static str {
     }
 }
 
-fn report(a: &ReportArgs) -> Result<u8, Failure> {
+/// `report`: one capture to stdout, or a fleet (several captures, directories, `--output-dir`);
+/// `verbose` shows the steps behind each failed capture.
+fn report(a: &ReportArgs, verbose: bool) -> Result<u8, Failure> {
     let inputs = fleet::expand(&a.images)?;
     if !a.output.quiet {
         for reason in &inputs.skipped {
@@ -681,7 +683,7 @@ fn report(a: &ReportArgs) -> Result<u8, Failure> {
             Ok(report) => report,
             Err(failure) => {
                 failed += 1;
-                crate::commands::report_failure(failure, false);
+                report_failure(failure, verbose);
                 continue;
             }
         };
