@@ -220,7 +220,8 @@ pub struct VtopArgs {
 /// `report` arguments.
 #[derive(Debug, Clone, Args)]
 pub struct ReportArgs {
-    /// Captures to triage: files, or directories whose files are all triaged.
+    /// Captures to triage: files, or directories (every file in them that is a capture; the
+    /// others are listed on stderr and skipped). A file named twice is triaged once.
     #[arg(value_name = "IMAGE", required = true)]
     pub images: Vec<PathBuf>,
     #[command(flatten)]
@@ -242,9 +243,9 @@ pub struct ReportArgs {
     /// Captures analysed in parallel (at least 1; capped at the number of captures and CPUs).
     #[arg(long, short = 'j', default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
     pub jobs: u32,
-    /// Write one report per capture into this directory (created if missing):
-    /// `<capture file name>.report.json` (`.jsonl`, `.txt`, `.findings.csv` by format); captures
-    /// with the same file name in different folders get their folder names as a prefix.
+    /// Write one report per capture into this directory (created if missing), also for one
+    /// capture: `NAME.report.json` (`.report.jsonl`, `.report.txt`, `.findings.csv` by format),
+    /// NAME the capture's file name, prefixed by its folder names when two captures share it.
     #[arg(long, value_name = "DIR")]
     pub output_dir: Option<PathBuf>,
 }
