@@ -51,7 +51,8 @@ fn base() -> MutexGuard<'static, Base> {
         };
         let cap = build(&scenario, &testdata_isf_dir()).unwrap();
         let truth: Value = serde_json::from_str(&cap.truth_json()).unwrap();
-        let profile = Profile::from_isf_path(&isf_path(&testdata_isf_dir(), BUILD).unwrap()).unwrap();
+        let profile =
+            Profile::from_isf_path(&isf_path(&testdata_isf_dir(), BUILD).unwrap()).unwrap();
         let layout = Layout::new(&profile).unwrap();
         let copy: Arc<dyn PhysicalMemory> = Arc::new(cap.memory.clone());
         let kspace = AddressSpace::new(copy, hex(&truth["system"]["dtb"]));

@@ -11,12 +11,13 @@ pub mod detect;
 pub mod plugins;
 pub mod regions;
 pub mod report;
+pub mod rules;
 mod session;
 
 pub use plugins::registry;
 pub use session::{ProcessDetail, Session, SessionOptions};
 
-use memtriage_report::{Finding, Table};
+use memtriage_report::{Column, Finding, Table};
 
 /// Errors that stop a plugin (or the session) as a whole.
 #[derive(Debug, thiserror::Error)]
@@ -84,12 +85,27 @@ impl PluginOutput {
     }
 }
 
+/// The shared results a plugin needs beyond the kernel, so that a front end can prepare for
+/// them (show progress for a full pool scan, say what `--fast` would skip).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Needs {
+    /// A scan of all physical memory for pool blocks (psscan, and every plugin that also
+    /// looks at hidden processes).
+    pub pool_scan: bool,
+}
+
 /// A plugin: one subcommand of the CLI.
 pub trait Plugin: Send + Sync {
     /// Subcommand name (`pslist`).
     fn name(&self) -> &'static str;
     /// One-line description for `--help`.
     fn about(&self) -> &'static str;
+    /// The columns of its table, in order, with kinds and one-line docs.
+    fn columns(&self) -> Vec<Column>;
+    /// What it needs computed (default: nothing beyond the kernel and the process list).
+    fn needs(&self) -> Needs {
+        Needs::default()
+    }
     /// Run on a session.
     fn run(
         &self,

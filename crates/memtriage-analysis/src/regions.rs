@@ -1,6 +1,7 @@
 //! Region classification in the categories Windows tools use (Sysinternals VMMap).
 
 use memtriage_paging::{AddressSpace, RangeState};
+use memtriage_report::{RegionCategory, RegionState, RegionType};
 use memtriage_windows::peb::PebInfo;
 use memtriage_windows::thread::Thread;
 use memtriage_windows::vad::Vad;
@@ -11,11 +12,11 @@ pub struct ClassifiedRegion {
     /// The VAD.
     pub vad: Vad,
     /// Image, Mapped File, Shareable, Heap, Stack or Private Data.
-    pub category: &'static str,
+    pub category: RegionCategory,
     /// MEM_IMAGE, MEM_MAPPED or MEM_PRIVATE.
-    pub mem_type: &'static str,
+    pub mem_type: RegionType,
     /// COMMITTED or RESERVED.
-    pub state: &'static str,
+    pub state: RegionState,
     /// Pages whose PTE is valid.
     pub valid_pages: u64,
     /// Pages in transition (still in RAM).
@@ -35,14 +36,6 @@ pub struct ClassifiedRegion {
 }
 
 impl ClassifiedRegion {
-    /// Short type name for reports: private, image or mapped.
-    pub fn short_type(&self) -> &'static str {
-        match self.mem_type {
-            "MEM_IMAGE" => "image",
-            "MEM_MAPPED" => "mapped",
-            _ => "private",
-        }
-    }
     /// Pages with any non-empty PTE (committed in the page tables).
     pub fn pte_pages(&self) -> u64 {
         self.valid_pages
@@ -70,27 +63,27 @@ pub fn classify(
     vads.iter()
         .map(|v| {
             let (mem_type, mut category) = if v.is_image() {
-                ("MEM_IMAGE", "Image")
+                (RegionType::Image, RegionCategory::Image)
             } else if !v.private {
                 if v.file.is_some() {
-                    ("MEM_MAPPED", "Mapped File")
+                    (RegionType::Mapped, RegionCategory::MappedFile)
                 } else {
-                    ("MEM_MAPPED", "Shareable")
+                    (RegionType::Mapped, RegionCategory::Shareable)
                 }
             } else {
-                ("MEM_PRIVATE", "Private Data")
+                (RegionType::Private, RegionCategory::PrivateData)
             };
             let mut details = v.file.clone().unwrap_or_default();
             if v.private {
                 if let Some(i) = heaps.iter().position(|h| *h >= v.start && *h <= v.end) {
-                    category = "Heap";
+                    category = RegionCategory::Heap;
                     details = format!("Heap ID: {i}");
                 } else if let Some(t) = threads.iter().find(|t| {
                     t.stack_base.is_some_and(|b| b > v.start && b - 1 <= v.end)
                         || t.stack32
                             .is_some_and(|(b, _)| b > v.start && b - 1 <= v.end)
                 }) {
-                    category = "Stack";
+                    category = RegionCategory::Stack;
                     details = format!("Thread ID: {}", t.tid);
                 }
             }
@@ -98,7 +91,7 @@ pub fn classify(
                 vad: v.clone(),
                 category,
                 mem_type,
-                state: "RESERVED",
+                state: RegionState::Reserved,
                 valid_pages: 0,
                 transition_pages: 0,
                 pagefile_pages: 0,
@@ -126,7 +119,11 @@ pub fn classify(
                 }
             }
             let committed = if v.private { v.commit_charge > 0 } else { true };
-            r.state = if committed { "COMMITTED" } else { "RESERVED" };
+            r.state = if committed {
+                RegionState::Committed
+            } else {
+                RegionState::Reserved
+            };
             r
         })
         .collect()
@@ -139,8 +136,8 @@ pub struct Gap {
     pub start: u64,
     /// Last byte (inclusive).
     pub end: u64,
-    /// "Free" or "Unusable".
-    pub category: &'static str,
+    /// Free or Unusable.
+    pub category: RegionCategory,
 }
 
 /// Free and Unusable gaps between regions, within the user address range.
@@ -153,7 +150,7 @@ pub fn gaps(regions: &[ClassifiedRegion], user_end: u64) -> Vec<Gap> {
             out.push(Gap {
                 start: cursor,
                 end: r.vad.start - 1,
-                category: "Free",
+                category: RegionCategory::Free,
             });
         }
         let next = r.vad.end.saturating_add(1);
@@ -167,7 +164,7 @@ pub fn gaps(regions: &[ClassifiedRegion], user_end: u64) -> Vec<Gap> {
             out.push(Gap {
                 start: next,
                 end: aligned - 1,
-                category: "Unusable",
+                category: RegionCategory::Unusable,
             });
             cursor = aligned;
         } else {
@@ -178,7 +175,7 @@ pub fn gaps(regions: &[ClassifiedRegion], user_end: u64) -> Vec<Gap> {
         out.push(Gap {
             start: cursor,
             end: user_end - 1,
-            category: "Free",
+            category: RegionCategory::Free,
         });
     }
     out

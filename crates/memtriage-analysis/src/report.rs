@@ -1,12 +1,11 @@
 //! Build the full [`Report`] of a capture: system, processes with regions and modules,
 //! kernel modules, findings and warnings.
 
-use crate::plugins::all_findings;
+use crate::detect::all_findings;
 use crate::session::ProcessDetail;
 use crate::{AnalysisError, Session};
 use memtriage_report::{
-    filetime_to_iso, Hex, Image, KernelModule, Module, Process, Region, RegionType, Report, System,
-    Tool,
+    filetime_to_iso, Hex, Image, KernelModule, Module, Process, Region, Report, System, Tool,
 };
 use memtriage_windows::kmodule::kernel_modules;
 
@@ -69,14 +68,10 @@ fn process_entry(d: &ProcessDetail) -> Process {
             .map(|r| Region {
                 start: Hex(r.vad.start),
                 end: Hex(r.vad.end),
-                r#type: match r.short_type() {
-                    "image" => RegionType::Image,
-                    "mapped" => RegionType::Mapped,
-                    _ => RegionType::Private,
-                },
-                category: r.category.to_string(),
-                state: r.state.to_string(),
-                protection: r.vad.protection.clone(),
+                r#type: r.mem_type,
+                category: r.category,
+                state: r.state,
+                protection: r.vad.protection.name(),
                 private: r.vad.private,
                 commit_charge: r.vad.commit_charge,
                 file: r.vad.file.clone(),

@@ -193,7 +193,7 @@ fn run_plugin(plugin: &dyn Plugin, args: &PluginArgs) -> Result<u8, Failure> {
         check_pids(&session, &args.pid)?;
     }
     let total = session.memory().total_bytes();
-    let progress = if matches!(plugin.name(), "psscan" | "ldrmodules" | "malfind") {
+    let progress = if plugin.needs().pool_scan {
         Some(Progress::bytes(
             "scanning",
             total,
@@ -729,40 +729,30 @@ fn diff_cmd(a: &DiffArgs) -> Result<u8, Failure> {
     Ok(if d.is_empty() { 0 } else { 1 })
 }
 
-/// Every severity each rule can raise, rules in table order (a rule listed twice in the rule
-/// table contributes each of its severities).
-fn rule_severities() -> Vec<(&'static str, Vec<&'static str>, &'static [&'static str])> {
-    let mut out: Vec<(&'static str, Vec<&'static str>, &'static [&'static str])> = Vec::new();
-    for &(id, severity, mitre) in memtriage_analysis::detect::RULES {
-        match out.iter_mut().find(|(known, _, _)| *known == id) {
-            Some((_, severities, _)) if !severities.contains(&severity) => {
-                severities.push(severity)
-            }
-            Some(_) => {}
-            None => out.push((id, vec![severity], mitre)),
-        }
+memtriage_report::row! {
+    /// One detection rule.
+    struct RuleRow {
+        /// Stable rule id.
+        rule: &'static str,
+        /// Every severity the rule can raise, lowest first.
+        severity: String,
+        /// MITRE ATT&CK technique ids.
+        mitre: String,
+        /// What the rule flags.
+        summary: &'static str,
     }
-    for (_, severities, _) in &mut out {
-        severities.sort_by_key(|s| std::cmp::Reverse(s.parse::<Severity>().ok()));
-    }
-    out
 }
 
 fn rules(a: &RulesArgs) -> Result<u8, Failure> {
-    let mut t = Table::new(
-        "rules",
-        vec![
-            Column::new("rule", ColumnKind::Text),
-            Column::new("severities", ColumnKind::Text),
-            Column::new("mitre", ColumnKind::Text),
-        ],
-    );
-    for (id, severities, mitre) in rule_severities() {
-        t.push(vec![
-            Cell::Text(id.into()),
-            Cell::Text(severities.join(",")),
-            Cell::Text(mitre.join(",")),
-        ]);
+    let mut t = Table::of::<RuleRow>("rules");
+    for rule in memtriage_analysis::detect::rules() {
+        let severities: Vec<&str> = rule.severities.iter().map(|s| s.as_str()).collect();
+        t.push_row(RuleRow {
+            rule: rule.id,
+            severity: severities.join(","),
+            mitre: rule.mitre.join(","),
+            summary: rule.summary,
+        });
     }
     let format = resolve(a.format);
     emit(format, |w, width| match width {

@@ -23,9 +23,11 @@ mod diff;
 mod error;
 mod hex;
 mod model;
+mod row;
 mod suppress;
 mod table;
 mod timefmt;
+mod vocab;
 mod writers;
 
 pub use diff::{
@@ -38,12 +40,14 @@ pub use model::{
     fail_on, read_report, Finding, Image, KernelModule, Module, ParseSeverityError, Process,
     Region, RegionType, Report, Severity, System, Tool, SCHEMA_VERSION,
 };
+pub use row::{CellValue, FileTime, Row};
 pub use suppress::{Suppression, SuppressionList};
 pub use table::{
     fit_widths, tree_order, truncate_to_width, Cell, Column, ColumnKind, Table, TextLayout,
     ELLIPSIS, MAX_TREE_DEPTH,
 };
 pub use timefmt::filetime_to_iso;
+pub use vocab::{RegionCategory, RegionState};
 pub use writers::{
     findings_table, kernel_modules_table, processes_table, write_report_json, write_report_jsonl,
     write_report_table, write_report_table_with, write_table, write_table_csv, write_table_json,

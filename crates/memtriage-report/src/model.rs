@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ReportError;
 use crate::hex::Hex;
+use crate::vocab::{RegionCategory, RegionState};
 
 /// Schema version carried by every serialized [`Report`] in its `schema` field.
 pub const SCHEMA_VERSION: &str = "memtriage-report/1";
@@ -133,6 +134,17 @@ pub enum RegionType {
     Mapped,
 }
 
+impl RegionType {
+    /// The MEM_* name Windows tools show (`MEM_PRIVATE`, `MEM_IMAGE`, `MEM_MAPPED`).
+    pub const fn mem_name(self) -> &'static str {
+        match self {
+            RegionType::Private => "MEM_PRIVATE",
+            RegionType::Image => "MEM_IMAGE",
+            RegionType::Mapped => "MEM_MAPPED",
+        }
+    }
+}
+
 impl fmt::Display for RegionType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
@@ -153,9 +165,9 @@ pub struct Region {
     /// Region type; serialized as `type`.
     pub r#type: RegionType,
     /// Category in the words of Windows tools (Image, Mapped File, Heap, Stack, Private Data …).
-    pub category: String,
+    pub category: RegionCategory,
     /// State (COMMITTED, RESERVED …).
-    pub state: String,
+    pub state: RegionState,
     /// Protection (e.g. `PAGE_EXECUTE_READWRITE`).
     pub protection: String,
     /// True for private memory (VAD PrivateMemory flag).

@@ -33,6 +33,9 @@ pub struct Column {
     pub name: String,
     /// Column kind.
     pub kind: ColumnKind,
+    /// One-line description (docs/plugins.md); not part of any output format.
+    #[serde(skip)]
+    pub doc: String,
 }
 
 impl Column {
@@ -41,7 +44,14 @@ impl Column {
         Column {
             name: name.into(),
             kind,
+            doc: String::new(),
         }
+    }
+
+    /// The same column with its one-line description.
+    pub fn with_doc(mut self, doc: impl Into<String>) -> Self {
+        self.doc = doc.into();
+        self
     }
 }
 

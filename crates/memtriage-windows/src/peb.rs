@@ -181,7 +181,7 @@ pub enum LoaderList {
 }
 
 /// A loader entry, with its membership in each of the three lists.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct LoaderEntry {
     /// Address of the `_LDR_DATA_TABLE_ENTRY`.
     pub entry: u64,

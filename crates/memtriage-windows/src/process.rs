@@ -10,7 +10,7 @@ use std::collections::HashSet;
 const MAX_PATH_BYTES: u64 = 0x2000;
 
 /// One process as its `_EPROCESS` describes it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Process {
     /// Virtual address of the `_EPROCESS` (kernel space); 0 when only its physical address is
     /// known.

@@ -8,7 +8,7 @@ use serde::Serialize;
 use std::collections::HashSet;
 
 /// One thread.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Thread {
     /// Virtual address of the `_ETHREAD`.
     pub ethread: u64,

@@ -2,7 +2,7 @@
 
 use crate::is_kernel_address;
 use crate::layout::{Layout, VadLayout};
-use crate::protection::protection_name;
+use crate::protection::Protection;
 use memtriage_paging::AddressSpace;
 use serde::Serialize;
 use std::collections::HashSet;
@@ -15,7 +15,7 @@ pub const MAX_NODES: usize = 1_000_000;
 const MAX_NAME_BYTES: u64 = 0x2000;
 
 /// One VAD: a reserved or committed user-space region.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Vad {
     /// Address of the VAD node.
     pub node: u64,
@@ -25,10 +25,8 @@ pub struct Vad {
     pub end: u64,
     /// VadType (0 none/private or mapped, 1 physical, 2 image, 3 AWE, 4 write-watch, 5 large pages, ...).
     pub vad_type: u8,
-    /// Protection index (0..=31).
-    pub protection_index: u8,
-    /// Decoded protection (PAGE_*).
-    pub protection: String,
+    /// Protection (the MmProtectToValue index, shown as PAGE_*).
+    pub protection: Protection,
     /// PrivateMemory flag.
     pub private: bool,
     /// CommitCharge (pages).
@@ -90,7 +88,7 @@ fn read_node(space: &AddressSpace, layout: &VadLayout, node: u64) -> Option<(Vad
     if let Some(h) = layout.vad_commit_high {
         commit |= h.get(&buf)? << layout.vad_commit.bits.map_or(32, |(_, len)| len);
     }
-    let protection_index = g(&layout.vad_protection)? as u8;
+    let protection = Protection::from_index(g(&layout.vad_protection)?);
     let tag = space
         .read_u32(node.wrapping_sub(12))
         .ok()
@@ -111,8 +109,7 @@ fn read_node(space: &AddressSpace, layout: &VadLayout, node: u64) -> Option<(Vad
         start: start_vpn << 12,
         end: (end_vpn << 12) | 0xFFF,
         vad_type: g(&layout.vad_type)? as u8,
-        protection_index,
-        protection: protection_name(u64::from(protection_index)),
+        protection,
         private: g(&layout.vad_private)? != 0,
         commit_charge: commit,
         tag,

@@ -1,13 +1,14 @@
 //! A downstream plugin: `orphans` lists processes whose parent is not (or no longer) running,
 //! and raises an `info` finding for each one that is not a well-known orphan.
 //!
-//! It shows the whole extension surface: implement [`Plugin`], read the shared results of a
-//! [`Session`] (computed once, whoever asks first), return a [`Table`] plus findings, and let the
-//! memtriage writers render them in any output format.
+//! It shows the whole extension surface: declare a typed row with `memtriage_report::row!`,
+//! implement [`Plugin`], read the shared results of a [`Session`] (computed once, whoever asks
+//! first), return a [`Table`] plus findings, and let the memtriage writers render them in any
+//! output format.
 #![forbid(unsafe_code)]
 
 use memtriage_analysis::{AnalysisError, Plugin, PluginOptions, PluginOutput, Session};
-use memtriage_report::{Cell, Column, ColumnKind, Finding, Severity, Table};
+use memtriage_report::{Column, Finding, Row, Severity, Table};
 use std::collections::HashSet;
 
 /// Processes Windows starts from a parent that exits at once (their orphanhood is normal).
@@ -18,6 +19,20 @@ const EXPECTED_ORPHANS: &[&str] = &[
     "winlogon.exe",
     "explorer.exe",
 ];
+
+memtriage_report::row! {
+    /// One process whose parent is gone.
+    pub struct OrphanRow {
+        /// Process id.
+        pub pid: u64,
+        /// Process name.
+        pub name: String,
+        /// The parent process id that is not running.
+        pub ppid: u64,
+        /// Whether Windows normally leaves this process without a parent.
+        pub expected: bool,
+    }
+}
 
 /// The `orphans` plugin.
 pub struct Orphans;
@@ -31,6 +46,10 @@ impl Plugin for Orphans {
         "List processes whose parent is not on the active process list"
     }
 
+    fn columns(&self) -> Vec<Column> {
+        OrphanRow::columns()
+    }
+
     fn run(
         &self,
         session: &Session,
@@ -38,15 +57,7 @@ impl Plugin for Orphans {
     ) -> Result<PluginOutput, AnalysisError> {
         let list = session.processes()?;
         let alive: HashSet<u64> = list.processes.iter().map(|p| p.pid).collect();
-        let mut table = Table::new(
-            "orphans",
-            vec![
-                Column::new("pid", ColumnKind::Int),
-                Column::new("name", ColumnKind::Text),
-                Column::new("ppid", ColumnKind::Int),
-                Column::new("expected", ColumnKind::Bool),
-            ],
-        );
+        let mut table = Table::of::<OrphanRow>("orphans");
         let mut findings = Vec::new();
         for p in list.processes.iter().filter(|p| options.wants(p.pid)) {
             if alive.contains(&p.ppid) {
@@ -55,12 +66,12 @@ impl Plugin for Orphans {
             let expected = EXPECTED_ORPHANS
                 .iter()
                 .any(|n| n.eq_ignore_ascii_case(&p.name));
-            table.push(vec![
-                Cell::UInt(p.pid),
-                Cell::Text(p.name.clone()),
-                Cell::UInt(p.ppid),
-                Cell::Bool(expected),
-            ]);
+            table.push_row(OrphanRow {
+                pid: p.pid,
+                name: p.name.clone(),
+                ppid: p.ppid,
+                expected,
+            });
             if !expected {
                 findings.push(
                     Finding::new(
