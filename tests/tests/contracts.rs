@@ -591,3 +591,29 @@ fn output_dir_that_is_not_a_directory_is_a_clear_error() {
     }
     assert_eq!(std::fs::read(&file).unwrap(), b"x", "left untouched");
 }
+
+#[test]
+fn report_table_keeps_address_ranges_whole_and_wraps_its_summary() {
+    let s = sample();
+    let json: Value = serde_json::from_slice(&run(&["report", &s, "-f", "json"]).stdout).unwrap();
+    let narrow = stdout(&run_cols(Some(100), &["report", &s, "-f", "table"]));
+    for f in json["findings"].as_array().unwrap() {
+        let range = match (f["address"].as_str(), f["end"].as_str()) {
+            (Some(a), Some(e)) => format!("{a}-{e}"),
+            (Some(a), None) => a.to_owned(),
+            _ => continue,
+        };
+        assert!(narrow.contains(&range), "{range} is cut:\n{narrow}");
+    }
+    let wide = stdout(&run_cols(Some(1000), &["report", &s, "-f", "table"]));
+    let summary = wide.lines().find(|l| l.starts_with("Summary: ")).unwrap();
+    assert!(summary.chars().count() > 100, "{summary}");
+    let wrapped: Vec<&str> = narrow
+        .lines()
+        .skip_while(|l| !l.starts_with("Summary: "))
+        .take_while(|l| !l.is_empty())
+        .map(str::trim)
+        .collect();
+    assert!(wrapped.len() > 1, "{narrow}");
+    assert_eq!(wrapped.join(" "), summary);
+}

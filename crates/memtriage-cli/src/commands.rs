@@ -10,15 +10,14 @@ use crate::fleet;
 use crate::generate;
 use crate::layout;
 use crate::output::{emit, resolve, to_stdout, write, Progress};
-use crate::width::wrap;
 use clap::{Args, CommandFactory, FromArgMatches};
 use memtriage_analysis::report::{build_report, system_block};
 use memtriage_analysis::{registry, Plugin, PluginOptions, Session, SessionOptions};
 use memtriage_paging::{level_name, AddressSpace};
 use memtriage_report::{
-    diff, fail_on, read_report, write_diff_json, write_diff_table, write_report_json,
-    write_report_jsonl, write_report_table_with, write_table_with, Cell, Column, ColumnKind,
-    Finding, JsonlOptions, Report, Severity, SuppressionList, Table, TextLayout,
+    diff, fail_on, read_report, wrap_to_width, write_diff_json, write_diff_table,
+    write_report_json, write_report_jsonl, write_report_table_with, write_table_with, Cell, Column,
+    ColumnKind, Finding, JsonlOptions, Report, Severity, SuppressionList, Table, TextLayout,
 };
 use memtriage_windows::Overrides;
 use serde_json::{json, Value};
@@ -405,7 +404,7 @@ fn wrap_values(t: &Table, width: usize) -> Table {
     for row in &t.rows {
         match (row.first(), row.get(1)) {
             (Some(field), Some(Cell::Text(value))) if value.chars().count() > room => {
-                for (i, line) in wrap(value, room).into_iter().enumerate() {
+                for (i, line) in wrap_to_width(value, room).into_iter().enumerate() {
                     let f = if i == 0 {
                         field.clone()
                     } else {

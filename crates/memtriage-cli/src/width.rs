@@ -45,42 +45,6 @@ pub fn write_clipped(w: &mut dyn Write, text: &[u8], width: usize) -> io::Result
     Ok(())
 }
 
-/// `text` wrapped into lines of at most `width` characters, breaking at spaces; a word longer
-/// than `width` is split.
-pub fn wrap(text: &str, width: usize) -> Vec<String> {
-    let width = width.max(1);
-    let mut lines: Vec<String> = Vec::new();
-    let mut line = String::new();
-    for word in text.split(' ') {
-        let mut word: Vec<char> = word.chars().collect();
-        loop {
-            let used = line.chars().count();
-            let sep = usize::from(used > 0);
-            if used + sep + word.len() <= width {
-                if sep == 1 {
-                    line.push(' ');
-                }
-                line.extend(word.iter());
-                break;
-            }
-            if used > 0 {
-                lines.push(std::mem::take(&mut line));
-                continue;
-            }
-            let rest = word.split_off(width.min(word.len()));
-            lines.push(word.iter().collect());
-            word = rest;
-            if word.is_empty() {
-                break;
-            }
-        }
-    }
-    if !line.is_empty() || lines.is_empty() {
-        lines.push(line);
-    }
-    lines
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -90,15 +54,5 @@ mod tests {
         let mut out = Vec::new();
         write_clipped(&mut out, "short\n0123456789abc\nend".as_bytes(), 10).unwrap_or_default();
         assert_eq!(String::from_utf8_lossy(&out), "short\n012345678…\nend");
-    }
-
-    #[test]
-    fn wrap_breaks_at_spaces_and_splits_long_words() {
-        assert_eq!(
-            wrap("the capture holds no physical memory", 12),
-            vec!["the capture", "holds no", "physical", "memory"]
-        );
-        assert_eq!(wrap("abcdefghij xy", 4), vec!["abcd", "efgh", "ij", "xy"]);
-        assert_eq!(wrap("", 4), vec![""]);
     }
 }

@@ -43,8 +43,8 @@ pub use model::{
 pub use row::{CellValue, FileTime, Row};
 pub use suppress::{Suppression, SuppressionList};
 pub use table::{
-    fit_widths, tree_order, truncate_to_width, Cell, Column, ColumnKind, Table, TextLayout,
-    ELLIPSIS, MAX_TREE_DEPTH,
+    fit_widths, tree_order, truncate_to_width, wrap_to_width, Cell, Column, ColumnKind, Table,
+    TextLayout, ELLIPSIS, MAX_TREE_DEPTH,
 };
 pub use timefmt::filetime_to_iso;
 pub use vocab::{RegionCategory, RegionState};

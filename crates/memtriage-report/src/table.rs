@@ -261,6 +261,42 @@ pub fn truncate_to_width(s: &str, width: usize) -> String {
     out
 }
 
+/// `text` wrapped into lines of at most `width` characters, breaking at spaces; a word longer
+/// than `width` is split.
+pub fn wrap_to_width(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(1);
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ') {
+        let mut word: Vec<char> = word.chars().collect();
+        loop {
+            let used = line.chars().count();
+            let sep = usize::from(used > 0);
+            if used + sep + word.len() <= width {
+                if sep == 1 {
+                    line.push(' ');
+                }
+                line.extend(word.iter());
+                break;
+            }
+            if used > 0 {
+                lines.push(std::mem::take(&mut line));
+                continue;
+            }
+            let rest = word.split_off(width.min(word.len()));
+            lines.push(word.iter().collect());
+            word = rest;
+            if word.is_empty() {
+                break;
+            }
+        }
+    }
+    if !line.is_empty() || lines.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
 /// Column widths that fit `max_width` (columns separated by [`COLUMN_GAP`]): starting from
 /// each column's `natural` width, the widest cuttable column loses one character at a time
 /// until the line fits or every cuttable column is at its `floor`. A column is cuttable when
@@ -512,5 +548,18 @@ mod tests {
             ]
         );
         assert!(lines.iter().all(|l| l.chars().count() <= 30));
+    }
+
+    #[test]
+    fn wrap_breaks_at_spaces_and_splits_long_words() {
+        assert_eq!(
+            wrap_to_width("the capture holds no physical memory", 12),
+            vec!["the capture", "holds no", "physical", "memory"]
+        );
+        assert_eq!(
+            wrap_to_width("abcdefghij xy", 4),
+            vec!["abcd", "efgh", "ij", "xy"]
+        );
+        assert_eq!(wrap_to_width("", 4), vec![""]);
     }
 }

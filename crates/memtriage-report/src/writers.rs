@@ -6,7 +6,8 @@ use serde_json::{json, Map, Value};
 
 use crate::model::{Finding, Process, Report, Severity};
 use crate::table::{
-    render_aligned, tree_order, truncate_to_width, Cell, Column, ColumnKind, Table, TextLayout,
+    render_aligned, tree_order, truncate_to_width, wrap_to_width, Cell, Column, ColumnKind, Table,
+    TextLayout,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -590,7 +591,8 @@ pub fn write_report_table_with(
         col("rule", ColumnKind::Text),
         col("pid", ColumnKind::Int),
         col("process", ColumnKind::Text),
-        col("address", ColumnKind::Text),
+        // A range of addresses: never cut (Hex columns keep their width).
+        col("address", ColumnKind::Hex),
         col("description", ColumnKind::Text),
     ];
     let rows: Vec<Vec<String>> = report
@@ -622,8 +624,7 @@ pub fn write_report_table_with(
             *n += 1;
         }
     }
-    writeln!(
-        w,
+    let summary = format!(
         "Summary: {} processes ({} hidden), {} kernel modules, {} findings (high {}, medium {}, low {}, info {}), {} suppressed, {} warnings",
         report.processes.len(),
         report.processes.iter().filter(|p| p.hidden).count(),
@@ -635,13 +636,33 @@ pub fn write_report_table_with(
         by_sev[0],
         report.suppressed,
         report.warnings.len()
-    )?;
+    );
+    write_wrapped(w, &summary, "", "  ", layout.max_width)?;
     if !report.warnings.is_empty() {
         writeln!(w)?;
         writeln!(w, "Warnings ({})", report.warnings.len())?;
         for warning in &report.warnings {
-            writeln!(w, "  - {}", escape_text(warning))?;
+            write_wrapped(w, &escape_text(warning), "  - ", "    ", layout.max_width)?;
         }
+    }
+    Ok(())
+}
+
+/// Writes `text` after `first` (the first line's prefix), wrapped to `max_width` with
+/// continuation lines starting with `rest`; one line when there is no limit.
+fn write_wrapped(
+    w: &mut dyn Write,
+    text: &str,
+    first: &str,
+    rest: &str,
+    max_width: Option<usize>,
+) -> io::Result<()> {
+    let Some(max) = max_width else {
+        return writeln!(w, "{first}{text}");
+    };
+    let room = max.saturating_sub(first.chars().count().max(rest.chars().count()));
+    for (i, line) in wrap_to_width(text, room).iter().enumerate() {
+        writeln!(w, "{}{line}", if i == 0 { first } else { rest })?;
     }
     Ok(())
 }
