@@ -148,6 +148,36 @@ fn tables_follow_columns_and_default_to_120_in_a_pipe() {
 }
 
 #[test]
+fn columns_that_cannot_fit_are_named_not_cut() {
+    let s = sample();
+    let text = stdout(&run_cols(Some(100), &["vmmap", &s, "--format", "table"]));
+    let json: Value =
+        serde_json::from_slice(&run(&["vmmap", &s, "--format", "json"]).stdout).unwrap();
+    let all: Vec<&str> = json["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    let header: Vec<&str> = text.lines().nth(1).unwrap().split_whitespace().collect();
+    assert_eq!(header, all[..header.len()], "{text}");
+    assert!(header.len() < all.len());
+    let note: String = text
+        .lines()
+        .skip_while(|l| !l.starts_with('('))
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert_eq!(
+        note,
+        format!(
+            "({} more columns at 100 characters wide: {}; JSON and CSV have every column)",
+            all.len() - header.len(),
+            all[header.len()..].join(", ")
+        )
+    );
+}
+
+#[test]
 fn malfind_prints_hexdump_and_disassembly_under_each_row() {
     let s = sample();
     let out = run_cols(Some(100), &["malfind", &s, "--format", "table"]);

@@ -365,20 +365,40 @@ pub(crate) fn render_aligned(
                 .fold(head, usize::max)
         })
         .collect();
-    let widths = match max_width {
+    // With a limit: cut text cells; when numbers alone still overflow, leave out trailing
+    // columns (named in a note under the table) rather than cut through them.
+    let (widths, shown) = match max_width {
         Some(max) => {
             let floor: Vec<usize> = columns
                 .iter()
                 .zip(&natural)
                 .map(|(col, &n)| floor_width(col, n))
                 .collect();
-            fit_widths(&natural, &floor, max)
+            let mut shown = ncol;
+            loop {
+                let widths = fit_widths(
+                    natural.get(..shown).unwrap_or_default(),
+                    floor.get(..shown).unwrap_or_default(),
+                    max,
+                );
+                let total = widths.iter().sum::<usize>() + COLUMN_GAP * shown.saturating_sub(1);
+                if total <= max || shown <= 1 {
+                    break (widths, shown);
+                }
+                shown -= 1;
+            }
         }
-        None => natural,
+        None => (natural, ncol),
     };
+    let hidden: Vec<&str> = columns
+        .get(shown..)
+        .unwrap_or_default()
+        .iter()
+        .map(|c| c.name.as_str())
+        .collect();
     let line = |values: &[String]| -> String {
         let mut out = String::new();
-        for (c, v) in values.iter().enumerate() {
+        for (c, v) in values.iter().take(shown).enumerate() {
             let width = widths.get(c).copied().unwrap_or(0);
             let v = truncate_to_width(v, width);
             // An indented (tree) first column stays left-aligned so the indentation shows.
@@ -414,6 +434,15 @@ pub(crate) fn render_aligned(
                 None => text,
             });
         }
+    }
+    if let (false, Some(max)) = (hidden.is_empty(), max_width) {
+        let note = format!(
+            "({} more column{} at {max} characters wide: {}; JSON and CSV have every column)",
+            hidden.len(),
+            if hidden.len() == 1 { "" } else { "s" },
+            hidden.join(", ")
+        );
+        out.extend(wrap_to_width(&note, max));
     }
     out
 }
@@ -548,6 +577,37 @@ mod tests {
             ]
         );
         assert!(lines.iter().all(|l| l.chars().count() <= 30));
+    }
+
+    #[test]
+    fn columns_that_cannot_fit_are_left_out_and_named() {
+        let columns = vec![
+            Column::new("start", ColumnKind::Hex),
+            Column::new("end", ColumnKind::Hex),
+            Column::new("pages", ColumnKind::Int),
+        ];
+        let rows = vec![vec![
+            "0x7ff6af740000".to_owned(),
+            "0x7ff6af740fff".to_owned(),
+            "1".to_owned(),
+        ]];
+        // 14 + 2 + 14 + 2 + 5 = 37 columns: at 34, `pages` is left out and named.
+        let lines = render_aligned(&columns, &rows, &|_| 0, &[], Some(34));
+        assert_eq!(
+            lines,
+            vec![
+                "start           end",
+                "--------------  --------------",
+                "0x7ff6af740000  0x7ff6af740fff",
+                "(1 more column at 34 characters",
+                "wide: pages; JSON and CSV have",
+                "every column)",
+            ]
+        );
+        assert_eq!(
+            render_aligned(&columns, &rows, &|_| 0, &[], Some(37)).len(),
+            3
+        );
     }
 
     #[test]
