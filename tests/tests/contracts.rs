@@ -324,6 +324,19 @@ fn one_error_prefix_for_usage_and_input_errors() {
 }
 
 #[test]
+fn no_command_prints_the_help_on_stderr_with_exit_2() {
+    let out = run(&[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    let err = stderr(&out);
+    assert!(
+        err.starts_with("memtriage: triage Windows x64 memory captures"),
+        "{err}"
+    );
+    assert!(!err.contains("error:"), "{err}");
+}
+
+#[test]
 fn an_unknown_pid_is_exit_2_everywhere() {
     let s = sample();
     let mut commands = plugins();

@@ -79,6 +79,11 @@ fn usage_error(e: &clap::Error) -> u8 {
             let _ = e.print();
             0
         }
+        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            // `memtriage` alone: the help, on stderr, exit 2.
+            let _ = e.print();
+            2
+        }
         _ => {
             let text = e.render().to_string();
             let text = text.strip_prefix("error: ").unwrap_or(&text);

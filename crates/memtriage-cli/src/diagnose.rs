@@ -102,11 +102,20 @@ pub fn kernel_cause(session: &Session, message: &str) -> (String, Vec<String>) {
         .strip_prefix("kernel discovery failed: ")
         .unwrap_or(message);
     let (summary, steps) = split_steps(message);
-    let cause = match capture_cause(session) {
-        Some(cause) => format!("{cause}; kernel not found ({summary})"),
-        None => format!("kernel not found: {summary}"),
+    let cause = match (capture_cause(session), innermost_failure(&steps)) {
+        (Some(cause), _) => format!("{cause}; kernel not found ({summary})"),
+        (None, Some(detail)) => format!("{detail} (kernel not found: {summary})"),
+        (None, None) => format!("kernel not found: {summary}"),
     };
     (cause, steps)
+}
+
+/// What the innermost failed step saw: the detail of the first `[failed]` step in `steps`
+/// (innermost first), e.g. "profile has no type _EPROCESS".
+pub fn innermost_failure(steps: &[String]) -> Option<&str> {
+    steps
+        .iter()
+        .find_map(|s| s.split_once(" [failed]: ").map(|(_, detail)| detail))
 }
 
 /// The one-line failure for `err` met while analysing `session`'s capture: the file name,
@@ -145,6 +154,19 @@ mod tests {
             ]
         );
         assert_eq!(split_steps("plain"), ("plain".to_owned(), Vec::new()));
+        assert_eq!(
+            innermost_failure(&steps),
+            Some("scanned low 64 MiB: 0 candidates; none validated")
+        );
+        let ok_then_failed = vec![
+            "profile:validate [failed]: x.json: profile has no type _EPROCESS".to_owned(),
+            "build:NtBuildNumber [ok]: 0xf0004a61 → build 19041".to_owned(),
+        ];
+        assert_eq!(
+            innermost_failure(&ok_then_failed),
+            Some("x.json: profile has no type _EPROCESS")
+        );
+        assert_eq!(innermost_failure(&ok_then_failed[1..]), None);
     }
 
     #[test]
