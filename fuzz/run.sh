@@ -10,7 +10,7 @@ set -u
 cd "$(dirname "$0")"
 secs=${1:-300}
 shift 2>/dev/null || true
-targets=${*:-"open_capture paging isf pe walkers"}
+targets=${*:-"open_capture paging isf pe walkers lime vmware"}
 bin=target/x86_64-unknown-linux-gnu/release
 if ! RUSTC_BOOTSTRAP=1 cargo fuzz build -O -a > target/build.log 2>&1; then
     echo "build failed (see fuzz/target/build.log); using the binaries already built" >&2

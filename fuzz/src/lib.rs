@@ -103,3 +103,42 @@ pub fn map_at_kernel_va(data: &[u8]) -> SparseMemory {
     }
     mem
 }
+
+/// Fuzz input as a capture's bytes, behind the [`memtriage_dump::ByteSource`] trait (no file,
+/// no memory map).
+#[derive(Debug)]
+pub struct InMemory(pub Vec<u8>);
+
+impl memtriage_dump::ByteSource for InMemory {
+    fn len(&self) -> u64 {
+        self.0.len() as u64
+    }
+
+    fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<()> {
+        let src = usize::try_from(offset)
+            .ok()
+            .and_then(|o| self.0.get(o..o.checked_add(buf.len())?))
+            .ok_or_else(|| std::io::Error::from(std::io::ErrorKind::UnexpectedEof))?;
+        buf.copy_from_slice(src);
+        Ok(())
+    }
+
+    fn name(&self) -> String {
+        "fuzz-input".into()
+    }
+}
+
+/// Read the start, the end and a boundary-crossing stretch of every range (at most 8).
+pub fn exercise(mem: &dyn PhysicalMemory) {
+    let ranges = mem.ranges().to_vec();
+    let _ = mem.metadata();
+    let _ = mem.total_bytes();
+    let mut page = [0u8; PAGE];
+    for r in ranges.iter().take(8) {
+        let _ = mem.read_phys(r.start, &mut page);
+        let _ = mem.read_phys(r.end().saturating_sub(100), &mut page);
+        let _ = mem.slice(r.start, PAGE);
+        let _ = mem.contains(r.start);
+    }
+    let _ = mem.read_phys(u64::MAX - 10, &mut page);
+}

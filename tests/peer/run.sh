@@ -3,7 +3,8 @@
 #
 # usage: tests/peer/run.sh BUILD [FORMATS] [OUTDIR]
 #   BUILD    Windows build of the scenario (7601 9600 14393 17763 19041 22000)
-#   FORMATS  comma list of raw,full,bitmap,elf (default raw,full,bitmap)
+#   FORMATS  comma list of raw,full,bitmap,elf,lime,vmware (default raw,full,bitmap);
+#            vmware is the .vmem with its .vmss beside it
 #   OUTDIR   where captures, Volatility JSON and the comparison go (default target/peer/wBUILD)
 # environment:
 #   SEED                 scenario seed (default 1)
@@ -79,6 +80,8 @@ ext_of() {
         full) echo full.dmp ;;
         bitmap) echo bitmap.dmp ;;
         elf) echo elf ;;
+        lime) echo lime ;;
+        vmware) echo vmem ;;
         *) log "unknown format $1"; exit 2 ;;
     esac
 }

@@ -79,9 +79,32 @@ impl Generated {
     }
 }
 
-fn temp_root() -> &'static tempfile::TempDir {
-    static ROOT: OnceLock<tempfile::TempDir> = OnceLock::new();
-    ROOT.get_or_init(|| tempfile::tempdir().unwrap())
+/// Prefix of the per-process folders that hold generated captures.
+const TEMP_PREFIX: &str = "memtriage-e2e-";
+
+/// A folder for this test process's generated captures (hundreds of MiB).
+///
+/// Statics are never dropped, so a `TempDir` here would leak at every run: instead each test
+/// process owns `<tmp>/memtriage-e2e-<pid>` and removes the folders of processes that are gone.
+pub fn temp_root() -> &'static Path {
+    static ROOT: OnceLock<PathBuf> = OnceLock::new();
+    ROOT.get_or_init(|| {
+        let tmp = std::env::temp_dir();
+        if let Ok(entries) = std::fs::read_dir(&tmp) {
+            for e in entries.flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                let Some(pid) = name.strip_prefix(TEMP_PREFIX) else {
+                    continue;
+                };
+                if !Path::new("/proc").join(pid).exists() {
+                    let _ = std::fs::remove_dir_all(e.path());
+                }
+            }
+        }
+        let dir = tmp.join(format!("{TEMP_PREFIX}{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    })
 }
 
 /// Generate (once per test binary) the capture of `scenario` in every format.
@@ -93,7 +116,7 @@ pub fn generate(scenario: Scenario) -> &'static Generated {
         return g;
     }
     let capture = build(&scenario, &testdata_isf_dir()).unwrap();
-    let dir = temp_root().path().join(format!("c{}", cache.len()));
+    let dir = temp_root().join(format!("c{}", cache.len()));
     std::fs::create_dir_all(&dir).unwrap();
     let name = scenario.name();
     capture.write_raw(&dir.join(format!("{name}.raw"))).unwrap();
@@ -106,6 +129,11 @@ pub fn generate(scenario: Scenario) -> &'static Generated {
     capture
         .write_elf_core(&dir.join(format!("{name}.elf")))
         .unwrap();
+    if !capture.page_file.is_empty() {
+        capture
+            .write_page_file(&dir.join(format!("{name}.pagefile.sys")))
+            .unwrap();
+    }
     let truth_path = dir.join(format!("{name}.truth.json"));
     capture.write_truth(&truth_path).unwrap();
     let truth = serde_json::from_slice(&std::fs::read(&truth_path).unwrap()).unwrap();
@@ -117,6 +145,15 @@ pub fn generate(scenario: Scenario) -> &'static Generated {
 /// The default scenario of a build (all anomalies, low stub where the build has one).
 pub fn standard(build: u32) -> &'static Generated {
     generate(Scenario::new(build, 1))
+}
+
+/// A `"0x…"` JSON string as a number.
+pub fn hex(v: &Value) -> u64 {
+    let text = v
+        .as_str()
+        .unwrap_or_else(|| panic!("{v} is not a hex string"));
+    u64::from_str_radix(text.trim_start_matches("0x"), 16)
+        .unwrap_or_else(|_| panic!("{text} is not hex"))
 }
 
 /// A JSON string field.

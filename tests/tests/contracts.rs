@@ -228,8 +228,8 @@ fn info_wraps_its_error_instead_of_a_900_column_row() {
     assert!(joined.len() > 1, "{text}");
     assert_eq!(
         joined.join(" "),
-        "the capture holds no physical memory (a triage dump: header, driver list and \
-         crashing thread only)"
+        "the capture holds no physical memory: it is a triage dump (DumpType 4), which saves \
+         only the crashing thread and the driver list"
     );
 }
 
@@ -259,7 +259,9 @@ fn errors_name_the_root_cause_first() {
         let line = one_error_line(&run(&[command, &triage]));
         assert!(
             line.starts_with(&format!(
-                "memtriage: error: {triage}: the capture holds no physical memory (a triage dump"
+                "memtriage: error: {triage}: the capture holds no physical memory: it is a \
+                 triage dump (DumpType 4), which saves only the crashing thread and the driver \
+                 list; kernel not found"
             )),
             "{line}"
         );
@@ -267,9 +269,8 @@ fn errors_name_the_root_cause_first() {
         let line = one_error_line(&run(&[command, &header]));
         assert!(
             line.starts_with(&format!(
-                "memtriage: error: {header}: the capture holds no physical memory (the \
-                 PhysicalMemoryBlock runs promise 0x3ffc6f000 bytes (4193391 pages) that the \
-                 file (8192 bytes) does not hold)"
+                "memtriage: error: {header}: the capture holds no physical memory: the file \
+                 ends before its first page (only the header was saved); kernel not found"
             )),
             "{line}"
         );
@@ -300,6 +301,35 @@ fn errors_name_the_root_cause_first() {
         "{err}"
     );
     assert!(lines[3].starts_with("memtriage:   tried dtb:crash-dump-header [failed]"));
+}
+
+#[test]
+fn files_that_are_not_captures_are_refused_in_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = dir.path().join("notes.txt");
+    std::fs::write(&text, b"hello, this is not memory\n").unwrap();
+    let png = dir.path().join("shot.png");
+    std::fs::write(&png, b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR").unwrap();
+    let zip = dir.path().join("mem.zip");
+    std::fs::write(&zip, b"PK\x03\x04\x14\0\0\0\0\0\0\0\0\0\0\0\0\0").unwrap();
+    let pe = repo().join("testdata/pe/x86_64/notepad.exe");
+    for (path, what) in [
+        (&text, "a text file"),
+        (&png, "a PNG image"),
+        (&zip, "a ZIP archive"),
+        (&pe, "a PE executable"),
+    ] {
+        let p = path.display().to_string();
+        for command in ["info", "pslist", "report"] {
+            let line = one_error_line(&run(&[command, &p]));
+            assert!(
+                line.starts_with(&format!(
+                    "memtriage: error: {p}: not a memory capture: {what}"
+                )),
+                "{line}"
+            );
+        }
+    }
 }
 
 #[test]
@@ -589,6 +619,7 @@ fn non_captures_are_skipped_and_duplicates_analysed_once() {
     std::fs::create_dir(&fleet).unwrap();
     std::fs::copy(repo().join(SAMPLE), fleet.join("a.dmp")).unwrap();
     std::fs::write(fleet.join("empty.txt"), b"").unwrap();
+    std::fs::write(fleet.join("notes.txt"), b"case notes, not memory\n").unwrap();
     std::fs::create_dir(fleet.join("sub")).unwrap();
     let out_dir = dir.path().join("out");
     let f = fleet.to_str().unwrap();
@@ -612,9 +643,10 @@ fn non_captures_are_skipped_and_duplicates_analysed_once() {
         .lines()
         .filter(|l| l.starts_with("memtriage: skipped "))
         .collect();
-    assert_eq!(skipped.len(), 2, "{err}");
+    assert_eq!(skipped.len(), 3, "{err}");
     assert!(skipped[0].contains("empty.txt") && skipped[0].contains("empty file"));
-    assert!(skipped[1].contains("sub: a directory"));
+    assert!(skipped[1].contains("notes.txt: not a memory capture: a text file"));
+    assert!(skipped[2].contains("sub: a directory"));
     assert_eq!(err.matches(" → ").count(), 1, "analysed once: {err}");
     assert_eq!(std::fs::read_dir(&out_dir).unwrap().count(), 1);
 }

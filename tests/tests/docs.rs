@@ -35,7 +35,7 @@ fn every_plugin_and_rule_is_documented() {
         .iter()
         .map(|r| r["rule"].as_str().unwrap())
         .collect();
-    assert_eq!(ids.len(), 6);
+    assert_eq!(ids.len(), 7);
     for id in ids {
         assert!(
             rules.contains(&format!("## `{id}`")),
@@ -44,16 +44,18 @@ fn every_plugin_and_rule_is_documented() {
     }
 }
 
-/// Flags the docs mention that belong to other programs (cargo, the fixture generator, the
-/// benchmark and peer scripts, Volatility, grep), not to `memtriage`.
-const FOREIGN_FLAGS: [&str; 26] = [
+/// Flags the docs mention that belong to other programs (cargo, rustc, criterion, the fixture
+/// generator, the benchmark and peer scripts, Volatility, grep), not to `memtriage`.
+const FOREIGN_FLAGS: [&str; 32] = [
     "--bench",
     "--bin",
     "--cache-path",
     "--call-graph",
+    "--cfg",
     "--formats",
     "--include",
     "--isf-dir",
+    "--measurement-time",
     "--memtriage",
     "--modules",
     "--no-anomalies",
@@ -62,6 +64,7 @@ const FOREIGN_FLAGS: [&str; 26] = [
     "--nocapture",
     "--offline",
     "--out",
+    "--page-out",
     "--path",
     "--physical-mib",
     "--processes",
@@ -69,9 +72,12 @@ const FOREIGN_FLAGS: [&str; 26] = [
     "--sample",
     "--seed",
     "--shared",
+    "--single-swap-locations",
+    "--target",
     "--test",
     "--unknown-guid",
     "--vads",
+    "--warm-up-time",
     "--workspace",
 ];
 

@@ -1,7 +1,7 @@
 //! Every build × format: what memtriage reports equals the fixture's ground truth exactly.
 #![allow(clippy::unwrap_used)]
 
-use memtriage_e2e::{run_json, s, standard, Generated, FORMATS};
+use memtriage_e2e::{hex, run_json, s, standard, Generated, FORMATS};
 use serde_json::Value;
 use std::collections::BTreeSet;
 
@@ -146,22 +146,43 @@ fn check_report(g: &Generated, path: &str) {
             })
             .collect();
         assert_eq!(got, want, "{path}: pid {pid} regions");
-        // The report lists the 64-bit loader entries and, for WoW64 processes, the 32-bit ones.
+        // The report lists the 64-bit loader entries and, for WoW64 processes, the 32-bit ones,
+        // then every image mapping on no loader list, with the VAD's size and file.
+        let on_a_list =
+            |m: &Value| m["in_load"] == true || m["in_mem"] == true || m["in_init"] == true;
         let mut want: Vec<Value> = tp["modules"]
             .as_array()
             .unwrap()
             .iter()
             .chain(tp["modules32"].as_array().into_iter().flatten())
-            .filter(|m| m["in_load"] == true || m["in_mem"] == true || m["in_init"] == true)
             .map(|m| {
+                if on_a_list(m) {
+                    return serde_json::json!([
+                        m["base"],
+                        m["size"],
+                        m["name"],
+                        m["path"],
+                        m["in_load"],
+                        m["in_mem"],
+                        m["in_init"]
+                    ]);
+                }
+                let vad = tp["regions"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|r| r["start"] == m["base"] && r["vad_type"] == 2)
+                    .unwrap_or_else(|| panic!("pid {pid}: no image VAD at {}", m["base"]));
+                let file = s(vad, "file");
+                let size = hex(&vad["end"]) - hex(&vad["start"]) + 1;
                 serde_json::json!([
                     m["base"],
-                    m["size"],
-                    m["name"],
-                    m["path"],
-                    m["in_load"],
-                    m["in_mem"],
-                    m["in_init"]
+                    format!("{size:#x}"),
+                    file.rsplit('\\').next().unwrap(),
+                    file,
+                    false,
+                    false,
+                    false
                 ])
             })
             .collect();

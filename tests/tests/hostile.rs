@@ -12,6 +12,7 @@ use memtriage_paging::AddressSpace;
 use memtriage_symbols::Profile;
 use memtriage_windows::Layout;
 use serde_json::Value;
+use std::collections::BTreeSet;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -30,7 +31,7 @@ struct Base {
     layout: Layout,
     kspace: AddressSpace,
     pristine: SparseMemory,
-    dir: tempfile::TempDir,
+    dir: PathBuf,
 }
 
 fn hex(v: &Value) -> u64 {
@@ -62,7 +63,11 @@ fn base() -> MutexGuard<'static, Base> {
             truth,
             layout,
             kspace,
-            dir: tempfile::tempdir().unwrap(),
+            dir: {
+                let d = memtriage_e2e::temp_root().join("hostile");
+                std::fs::create_dir_all(&d).unwrap();
+                d
+            },
         })
     })
     .lock()
@@ -136,7 +141,7 @@ impl Base {
         for (pa, bytes) in patches {
             self.cap.memory.write(*pa, bytes);
         }
-        let path = self.dir.path().join(format!("{name}.{format}"));
+        let path = self.dir.join(format!("{name}.{format}"));
         match format {
             "raw" => self.cap.write_raw(&path),
             "full.dmp" => self.cap.write_full_dump(&path),
@@ -458,20 +463,45 @@ fn process_list_that_loops() {
             .collect();
         (l, links_of(&b, b.listed()[2]))
     };
+    let mut fifth = 0;
     let (out, path) = pslist_after("ps-loop", |b| {
-        let fifth = links_of(b, b.listed()[5]);
+        fifth = links_of(b, b.listed()[5]);
         vec![(b.kpa(fifth), le(target))]
     });
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert_eq!(pids(&out.json()["rows"]), listed[..6].to_vec());
+    // Walking Blink from the head recovers every process after the loop.
+    assert_eq!(pids(&out.json()["rows"]), listed);
     assert!(
-        out.has_warning(&format!("process list: loop at {target:#x}")),
+        out.has_warning(&format!(
+            "process list broken: Flink {target:#x} at {fifth:#x} loops back; 5 entries recovered walking Blink from the head"
+        )),
         "{}",
         out.stderr
     );
-    // The report still has every process: the pool scan finds those cut off the list.
-    let (_, report) = report_ok(&path, &["psscan", "pstree", "vadinfo", "dlllist"]);
-    assert!(report["processes"].as_array().unwrap().len() >= listed.len());
+    assert_no_false_hidden(&path);
+}
+
+/// The report of `path` raises `hidden_process` exactly for the processes the truth hides.
+fn assert_no_false_hidden(path: &Path) {
+    let want: BTreeSet<u64> = {
+        let b = base();
+        b.truth["processes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["hidden"] == true)
+            .map(|p| p["pid"].as_u64().unwrap())
+            .collect()
+    };
+    let (_, report) = report_ok(path, &["psscan", "pstree", "vadinfo", "dlllist"]);
+    let got: BTreeSet<u64> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "hidden_process")
+        .map(|f| f["pid"].as_u64().unwrap())
+        .collect();
+    assert_eq!(got, want, "hidden_process findings");
 }
 
 #[test]
@@ -492,15 +522,14 @@ fn process_list_with_non_canonical_flink() {
             vec![(b.kpa(fourth), le(bad))]
         });
         assert_eq!(out.code, 0, "{}", out.stderr);
-        assert_eq!(pids(&out.json()["rows"]), listed[..5].to_vec());
+        assert_eq!(pids(&out.json()["rows"]), listed);
         assert!(
-            out.has_warning(&format!("process list: non-kernel Flink {bad:#x}")),
+            out.has_warning(&format!("process list broken: Flink {bad:#x} at ")),
             "{}",
             out.stderr
         );
         if i == 0 {
-            let (_, report) = report_ok(&path, &["pstree", "threads"]);
-            assert!(report["processes"].as_array().unwrap().len() >= listed.len());
+            assert_no_false_hidden(&path);
         }
     }
 }
@@ -523,14 +552,19 @@ fn kernel_module_list_that_loops_or_leaves_the_kernel() {
         };
         let out = run_cmd("modules", &path);
         assert_eq!(out.code, 0, "{}", out.stderr);
+        let all = {
+            let b = base();
+            b.truth["kernel_modules"].as_array().unwrap().len()
+        };
+        // Walking Blink from the head recovers the modules after the break.
         assert_eq!(
             out.json()["rows"].as_array().unwrap().len(),
-            3,
+            all,
             "{}",
             out.stderr
         );
         assert!(
-            out.has_warning("kernel module list broken at"),
+            out.has_warning("kernel module list broken: Flink "),
             "{}",
             out.stderr
         );
@@ -588,10 +622,41 @@ fn loader_lists_that_loop_or_point_nowhere() {
     };
     let out = run_cmd("dlllist", &path);
     assert_eq!(out.code, 0, "{}", out.stderr);
+    // Each list is bridged from its head backwards: every entry, with its true list flags.
     let rows = dll_rows(&out, pid);
-    assert_eq!(rows.len(), 2, "{rows:?}");
-    assert!(out.has_warning("broken at"), "{}", out.stderr);
-    assert!(n_modules > rows.len());
+    assert_eq!(rows.len(), n_modules, "{rows:?}");
+    let flags = |m: &Value| {
+        (
+            m["base"].clone(),
+            m["in_load"].clone(),
+            m["in_mem"].clone(),
+            m["in_init"].clone(),
+        )
+    };
+    let mut got: Vec<_> = rows.iter().map(flags).collect();
+    let mut want: Vec<_> = {
+        let b = base();
+        b.process(pid)["modules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(flags)
+            .collect()
+    };
+    got.sort_by_key(|f| f.0.to_string());
+    want.sort_by_key(|f| f.0.to_string());
+    assert_eq!(got, want);
+    for list in [
+        "InLoadOrderModuleList",
+        "InMemoryOrderModuleList",
+        "InInitializationOrderModuleList",
+    ] {
+        assert!(
+            out.has_warning(&format!("pid {pid}: {list} broken: ")),
+            "{list}: {}",
+            out.stderr
+        );
+    }
     report_ok(&path, &["ldrmodules", "vmmap"]);
 }
 

@@ -1,7 +1,7 @@
 //! Build the full [`Report`] of a capture: system, processes with regions and modules,
 //! kernel modules, findings and warnings.
 
-use crate::detect::all_findings;
+use crate::detect::{all_findings, image_list_membership};
 use crate::session::ProcessDetail;
 use crate::{AnalysisError, Session};
 use memtriage_report::{
@@ -77,22 +77,51 @@ fn process_entry(d: &ProcessDetail) -> Process {
                 file: r.vad.file.clone(),
             })
             .collect(),
-        modules: peb
-            .into_iter()
-            .chain(d.peb32.iter())
-            .flat_map(|peb| {
-                peb.modules.iter().map(|m| Module {
-                    base: Hex(m.base),
-                    size: Hex(m.size),
-                    name: m.name.clone(),
-                    path: m.path.clone(),
-                    in_load: m.in_load,
-                    in_mem: m.in_mem,
-                    in_init: m.in_init,
-                })
-            })
-            .collect(),
+        modules: modules(d),
     }
+}
+
+/// A process's modules: every loader entry (64- and 32-bit lists), then every image mapping
+/// that no loader list holds (all three flags false; name and path from the VAD's file).
+/// Without loader data (PEB or Ldr unreadable, or a profile without loader offsets) the flags
+/// would be unknown rather than false, so image mappings are then not added.
+fn modules(d: &ProcessDetail) -> Vec<Module> {
+    let mut out: Vec<Module> = d
+        .peb
+        .iter()
+        .chain(d.peb32.iter())
+        .flat_map(|peb| {
+            peb.modules.iter().map(|m| Module {
+                base: Hex(m.base),
+                size: Hex(m.size),
+                name: m.name.clone(),
+                path: m.path.clone(),
+                in_load: m.in_load,
+                in_mem: m.in_mem,
+                in_init: m.in_init,
+            })
+        })
+        .collect();
+    if out.is_empty() {
+        return out;
+    }
+    for (r, lists) in image_list_membership(d) {
+        if lists.in_load || lists.in_mem || lists.in_init {
+            continue;
+        }
+        let path = r.vad.file.clone().unwrap_or_default();
+        let name = path.rsplit('\\').next().unwrap_or_default().to_owned();
+        out.push(Module {
+            base: Hex(r.vad.start),
+            size: Hex(r.vad.size()),
+            name,
+            path,
+            in_load: false,
+            in_mem: false,
+            in_init: false,
+        });
+    }
+    out
 }
 
 /// Build the report. `sha256` is the capture's hash when the caller computed one.

@@ -84,3 +84,11 @@ pub const PROCESS_HOLLOWING: Rule = Rule {
     mitre: &["T1055.012"],
     summary: "the memory at PEB.ImageBaseAddress is not the process's own image mapping",
 };
+
+/// A process whose ImageFileName is empty or not printable text.
+pub const ODD_PROCESS_NAME: Rule = Rule {
+    id: "odd_process_name",
+    severities: &[Severity::Low],
+    mitre: &["T1036"],
+    summary: "a process's ImageFileName is empty or holds bytes that are not printable text",
+};

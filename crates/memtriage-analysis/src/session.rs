@@ -3,7 +3,7 @@
 use crate::regions::{classify, ClassifiedRegion};
 use crate::AnalysisError;
 use memtriage_dump::PhysicalMemory;
-use memtriage_paging::AddressSpace;
+use memtriage_paging::{AddressSpace, PageFiles};
 use memtriage_windows::peb::{read_peb, PebInfo, PebLayout};
 use memtriage_windows::poolscan::{scan_processes, ScannedProcess, TypeCheck};
 use memtriage_windows::process::{walk_active_list, Process, ProcessList};
@@ -22,6 +22,8 @@ pub struct SessionOptions {
     pub overrides: Overrides,
     /// Use `_KPROCESS.UserDirectoryTableBase` (KVA shadow) for user-space reads where set.
     pub user_dtb: bool,
+    /// Page files paged-out pages are read from (`--pagefile`); empty for none.
+    pub page_files: PageFiles,
 }
 
 /// Everything read for one process: regions, PEB, threads.
@@ -103,12 +105,21 @@ impl Session {
         &self.memory
     }
 
-    /// The discovered kernel (computed once).
+    /// The page files given for this capture (empty for none).
+    pub fn page_files(&self) -> &PageFiles {
+        &self.options.page_files
+    }
+
+    /// The discovered kernel (computed once); its address spaces read paged-out pages from
+    /// the session's page files.
     pub fn kernel(&self) -> Result<&Arc<Kernel>, AnalysisError> {
         self.kernel
             .get_or_init(|| {
                 Kernel::discover(self.memory.clone(), &self.options.overrides)
-                    .map(Arc::new)
+                    .map(|mut k| {
+                        k.space = k.space.with_page_files(self.options.page_files.clone());
+                        Arc::new(k)
+                    })
                     .map_err(|e| e.to_string())
             })
             .as_ref()
@@ -133,6 +144,7 @@ impl Session {
         if let Ok(w) = self.warnings.lock() {
             out.extend(w.iter().cloned());
         }
+        out.extend(self.options.page_files.warnings());
         out
     }
 
@@ -141,7 +153,7 @@ impl Session {
         let kernel = self.kernel()?;
         Ok(self.processes.get_or_init(|| {
             let list = walk_active_list(&kernel.space, &kernel.layout, kernel.system_eprocess);
-            self.warn(list.warnings.iter().cloned());
+            self.warn(list.warnings.iter().map(ToString::to_string));
             list
         }))
     }

@@ -404,7 +404,8 @@ fn every_rule_raises_only_declared_severities_and_is_documented() {
             "peb_unlinked_module",
             "peb_masquerade",
             "process_hollowing",
-            "hidden_process"
+            "hidden_process",
+            "odd_process_name"
         ]
     );
     for r in rules {

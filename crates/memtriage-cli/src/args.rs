@@ -79,6 +79,18 @@ pub struct OverrideArgs {
     /// Read user memory through UserDirectoryTableBase (KVA shadow) where the process has one.
     #[arg(long, help_heading = "Discovery overrides")]
     pub user_dtb: bool,
+    /// VMware checkpoint (.vmss or .vmsn) that maps the pages of the .vmem IMAGE, when it does
+    /// not lie beside the .vmem under the same name.
+    #[arg(long, value_name = "FILE", help_heading = "Capture")]
+    pub vmware_meta: Option<PathBuf>,
+    /// Read paged-out pages from this page file: FILE is page file 0, N=FILE page file N
+    /// (0-15); repeat for several. Opened read-only.
+    #[arg(
+        long = "pagefile",
+        value_name = "[N=]FILE",
+        help_heading = "Page files"
+    )]
+    pub pagefile: Vec<memtriage_paging::PageFileSpec>,
 }
 
 /// Output options.

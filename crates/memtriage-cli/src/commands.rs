@@ -13,7 +13,7 @@ use crate::output::{emit, resolve, to_stdout, write, Progress};
 use clap::{Args, CommandFactory, FromArgMatches};
 use memtriage_analysis::report::{build_report, system_block};
 use memtriage_analysis::{registry, Plugin, PluginOptions, Session, SessionOptions};
-use memtriage_paging::{level_name, AddressSpace};
+use memtriage_paging::{level_name, AddressSpace, PageFiles};
 use memtriage_report::{
     diff, fail_on, read_report, wrap_to_width, write_diff_json, write_diff_table,
     write_report_json, write_report_jsonl, write_report_table_with, write_table_with, Cell, Column,
@@ -136,14 +136,25 @@ fn overrides(o: &OverrideArgs) -> Overrides {
 }
 
 fn open_session(image: &Path, o: &OverrideArgs) -> Result<Session, Failure> {
-    Session::open(
-        image,
-        SessionOptions {
-            overrides: overrides(o),
-            user_dtb: o.user_dtb,
-        },
-    )
-    .map_err(|e| Failure::new(e.to_string()))
+    let options = SessionOptions {
+        overrides: overrides(o),
+        user_dtb: o.user_dtb,
+        page_files: PageFiles::open(&o.pagefile).map_err(|e| e.to_string())?,
+    };
+    match &o.vmware_meta {
+        Some(meta) => {
+            let open = memtriage_dump::OpenOptions {
+                vmware_meta: Some(meta.clone()),
+            };
+            let capture = memtriage_dump::open_with(image, &open).map_err(|e| e.to_string())?;
+            Ok(Session::from_memory(
+                image,
+                std::sync::Arc::from(capture),
+                options,
+            ))
+        }
+        None => Session::open(image, options).map_err(|e| Failure::new(e.to_string())),
+    }
 }
 
 /// A warning when `--build` contradicts the NtBuildNumber read from the capture.
@@ -315,6 +326,21 @@ fn info(a: &InfoArgs) -> Result<u8, Failure> {
     if let Some(c) = &meta.elf_cpu {
         doc["elf_cpu"] = json!({"cr0": hex(c.cr0), "cr3": hex(c.cr3), "cr4": hex(c.cr4)});
     }
+    if let Some(v) = &meta.vmware {
+        doc["vmware"] = json!({
+            "metadata_file": v.metadata_file,
+            "version": v.version,
+            "vcpus": v.vcpus,
+            "regions": v.regions.iter().map(|r| json!({"ppn": hex(r.ppn), "page_num": hex(r.page_num), "pages": r.pages})).collect::<Vec<_>>(),
+        });
+    }
+    if !session.page_files().is_empty() {
+        doc["page_files"] = json!(session
+            .page_files()
+            .iter()
+            .map(|f| json!({"number": f.number(), "path": f.path().display().to_string(), "size": f.len()}))
+            .collect::<Vec<_>>());
+    }
     let mut warnings = meta.warnings.clone();
     if ranges.is_empty() {
         let cause = diagnose::capture_cause(&session)
@@ -460,7 +486,8 @@ fn vtop(a: &VtopArgs) -> Result<u8, Failure> {
                 session.memory().as_ref(),
                 &overrides(&a.capture.overrides),
             ),
-        ),
+        )
+        .with_page_files(session.page_files().clone()),
         (None, pid) => {
             let k = session
                 .kernel()
@@ -498,7 +525,12 @@ fn vtop(a: &VtopArgs) -> Result<u8, Failure> {
                     flags.push(name);
                 }
             }
-            json!({"level": level_name(s.level), "index": s.index, "entry_pa": hex(s.entry_pa), "entry": hex(e), "flags": flags.join(" ")})
+            let mut step = json!({"level": level_name(s.level), "index": s.index, "entry_pa": hex(s.entry_pa), "entry": hex(e), "flags": flags.join(" ")});
+            if let Some((file, page)) = s.page_file {
+                // a paged-out table: entry_pa is the entry's byte offset in that page file
+                step["page_file"] = json!({"file": file, "page": page});
+            }
+            step
         })
         .collect();
     let mut doc = json!({"va": hex(a.address), "dtb": hex(space.dtb()), "levels": steps});
@@ -514,6 +546,9 @@ fn vtop(a: &VtopArgs) -> Result<u8, Failure> {
         }
         Err(e) => {
             doc["error"] = json!(e.to_string());
+            if let Some(p) = space.paged_out(e) {
+                doc["page_file"] = serde_json::to_value(&p).unwrap_or(Value::Null);
+            }
             if let memtriage_paging::TranslateError::NotPresent { software, .. } = e {
                 doc["software_state"] = serde_json::to_value(software).unwrap_or(Value::Null);
             }
@@ -559,7 +594,10 @@ fn vtop(a: &VtopArgs) -> Result<u8, Failure> {
                     "=> physical {:#x} ({:?} page, {:?})",
                     t.pa, t.page_size, t.state
                 ),
-                Err(e) => writeln!(w, "=> not translated: {e}"),
+                Err(e) => match space.paged_out(e) {
+                    Some(p) => writeln!(w, "=> {p}"),
+                    None => writeln!(w, "=> not translated: {e}"),
+                },
             }
         }
     })?;

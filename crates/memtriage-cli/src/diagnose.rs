@@ -8,66 +8,12 @@
 
 use crate::failure::Failure;
 use memtriage_analysis::{AnalysisError, Session};
+use memtriage_dump::RootCause;
 
-/// Why a capture cannot be analysed, judged from the capture alone (before any discovery).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CaptureCause {
-    /// No physical range is readable (triage dump, header-only dump).
-    NoPhysicalMemory {
-        /// What the capture holds instead (the capture's own warning), if it says.
-        detail: Option<String>,
-    },
-    /// The capture lacks part of what its header promises (e.g. a truncated bitmap dump).
-    MissingPages {
-        /// The capture's warning, first clause only.
-        detail: String,
-    },
-}
-
-impl std::fmt::Display for CaptureCause {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            CaptureCause::NoPhysicalMemory { detail: None } => {
-                f.write_str("the capture holds no physical memory")
-            }
-            CaptureCause::NoPhysicalMemory { detail: Some(d) } => {
-                write!(f, "the capture holds no physical memory ({d})")
-            }
-            CaptureCause::MissingPages { detail } => f.write_str(detail),
-        }
-    }
-}
-
-/// The first clause of a capture warning (up to the first `;`), e.g. "the bitmap marks 512
-/// pages present that the file (1048576 bytes) does not hold".
-fn first_clause(warning: &str) -> String {
-    warning
-        .split(';')
-        .next()
-        .unwrap_or(warning)
-        .trim()
-        .to_owned()
-}
-
-/// What the capture itself says is wrong with it, if anything.
-pub fn capture_cause(session: &Session) -> Option<CaptureCause> {
-    let memory = session.memory();
-    let meta = memory.metadata();
-    let first_warning = meta.warnings.first().map(|w| first_clause(w));
-    if memory.ranges().is_empty() {
-        let detail = if meta.triage.is_some() {
-            Some("a triage dump: header, driver list and crashing thread only".to_owned())
-        } else {
-            first_warning
-        };
-        return Some(CaptureCause::NoPhysicalMemory { detail });
-    }
-    meta.warnings
-        .iter()
-        .find(|w| w.contains("does not hold"))
-        .map(|w| CaptureCause::MissingPages {
-            detail: first_clause(w),
-        })
+/// What the capture itself says is wrong with it (no physical memory, pages missing from the
+/// file), as the evidence layer determined it.
+pub fn capture_cause(session: &Session) -> Option<RootCause> {
+    session.memory().metadata().root_cause
 }
 
 /// Splits a kernel-discovery message into its summary and the steps it tried
@@ -167,13 +113,5 @@ mod tests {
             Some("x.json: profile has no type _EPROCESS")
         );
         assert_eq!(innermost_failure(&ok_then_failed[1..]), None);
-    }
-
-    #[test]
-    fn first_clause_stops_at_the_semicolon() {
-        assert_eq!(
-            first_clause("the bitmap marks 3 pages present that the file does not hold; x; y"),
-            "the bitmap marks 3 pages present that the file does not hold"
-        );
     }
 }

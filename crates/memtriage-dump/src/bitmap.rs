@@ -4,21 +4,58 @@
 //! Lookups are O(1): a rank index (cumulative popcount every 512 bits) built at open gives
 //! the number of present pages below any page frame with at most eight popcounts.
 
-use crate::bytes::{fmt_ranges, u64_at};
-use crate::mapped::Mapped;
-use crate::{Capture, DumpMetadata, OpenError, PhysError, PhysRange, PhysicalMemory, PAGE_SIZE};
+use crate::ranges_fmt::fmt_ranges;
+use crate::source::Evidence;
+use crate::{
+    Capture, DumpMetadata, EmptyCapture, Extents, OpenError, PhysError, PhysRange, PhysicalMemory,
+    RootCause, PAGE_SIZE,
+};
+use nom::bytes::complete::take;
+use nom::number::complete::le_u64;
+use nom::sequence::tuple;
+use nom::IResult;
 
 /// File offset of the bitmap sub-header.
-const SUB_HEADER: usize = 0x2000;
+const SUB_HEADER: u64 = 0x2000;
 /// File offset of the bitmap itself.
-const BITMAP: usize = 0x2038;
+const BITMAP: u64 = 0x2038;
+
+/// The bitmap sub-header ("SDMP"/"FDMP" + "DUMP") at 0x2000.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct SubHeader {
+    /// "SDMP" or "FDMP", then "DUMP".
+    signature: [u8; 8],
+    /// File offset of the first present page.
+    first_page: u64,
+    /// Number of present pages the header states.
+    present_pages: u64,
+    /// Number of page frames the bitmap describes.
+    bits: u64,
+}
+
+/// Parse the 0x38-byte sub-header.
+fn sub_header(i: &[u8]) -> IResult<&[u8], SubHeader> {
+    let (i, (sig, _reserved, first_page, present_pages, bits)) =
+        tuple((take(8usize), take(0x18usize), le_u64, le_u64, le_u64))(i)?;
+    let mut signature = [0u8; 8];
+    signature.copy_from_slice(sig);
+    Ok((
+        i,
+        SubHeader {
+            signature,
+            first_page,
+            present_pages,
+            bits,
+        },
+    ))
+}
 /// Words (of 64 bits) per rank block.
 const WORDS_PER_BLOCK: usize = 8;
 
 /// A bitmap crash dump.
 #[derive(Debug)]
 pub(crate) struct BitmapImage {
-    map: Mapped,
+    ev: Evidence,
     /// The bitmap, bit N = page frame N present; bits past the described count and pages the
     /// file does not actually hold are cleared.
     words: Vec<u64>,
@@ -33,36 +70,41 @@ pub(crate) struct BitmapImage {
 }
 
 /// Open the bitmap part of a crash dump whose `DUMP_HEADER64` is already in `meta`.
-pub(crate) fn open(map: Mapped, mut meta: DumpMetadata) -> Result<Capture, OpenError> {
-    let d = map.bytes();
-    let file_len = map.len();
-    let sig = d.get(SUB_HEADER..SUB_HEADER + 8);
-    let sig_ok = matches!(sig, Some(s) if (s.starts_with(b"SDMP") || s.starts_with(b"FDMP")) && s.ends_with(b"DUMP"));
+pub(crate) fn open(ev: Evidence, mut meta: DumpMetadata) -> Result<Capture, OpenError> {
+    let file_len = ev.len();
+    let raw = ev.read_upto(SUB_HEADER, BITMAP - SUB_HEADER);
+    let parsed = sub_header(&raw).ok().map(|(_, h)| h);
+    let sig_ok = matches!(
+        raw.get(..8),
+        Some(s) if (s.starts_with(b"SDMP") || s.starts_with(b"FDMP")) && s.ends_with(b"DUMP")
+    );
     if !sig_ok {
-        return Err(map.malformed(format!(
+        return Err(ev.malformed(format!(
             "bitmap crash dump (DumpType {}) without the \"SDMP\"/\"FDMP\" + \"DUMP\" header at \
              file offset 0x2000",
             meta.crash_dump.as_ref().map_or(0, |h| h.dump_type)
         )));
     }
-    let (Some(first_page), Some(present_claimed), Some(bits_claimed)) = (
-        u64_at(d, SUB_HEADER + 0x20),
-        u64_at(d, SUB_HEADER + 0x28),
-        u64_at(d, SUB_HEADER + 0x30),
-    ) else {
-        return Err(map.malformed(format!(
+    let Some(SubHeader {
+        first_page,
+        present_pages: present_claimed,
+        bits: bits_claimed,
+        ..
+    }) = parsed
+    else {
+        return Err(ev.malformed(format!(
             "bitmap header truncated: file is {file_len} bytes, the header needs {BITMAP}"
         )));
     };
-    if first_page < BITMAP as u64 {
-        return Err(map.malformed(format!(
+    if first_page < BITMAP {
+        return Err(ev.malformed(format!(
             "bitmap header's first-page offset {first_page:#x} lies inside the headers \
              (before {BITMAP:#x})"
         )));
     }
 
     // The bitmap lies between its header and the first page (and inside the file).
-    let bitmap_room = first_page.min(file_len).saturating_sub(BITMAP as u64);
+    let bitmap_room = first_page.min(file_len).saturating_sub(BITMAP);
     let max_bits = bitmap_room.saturating_mul(8);
     let bits = if bits_claimed > max_bits {
         meta.warnings.push(format!(
@@ -73,8 +115,8 @@ pub(crate) fn open(map: Mapped, mut meta: DumpMetadata) -> Result<Capture, OpenE
     } else {
         bits_claimed
     };
-    let nbytes = bits.div_ceil(8) as usize; // <= bitmap_room <= file length
-    let raw = d.get(BITMAP..BITMAP + nbytes).unwrap_or(&[]);
+    // At most bitmap_room bytes, which the file holds.
+    let raw = ev.read_upto(BITMAP, bits.div_ceil(8));
     let mut words: Vec<u64> = raw
         .chunks(8)
         .map(|c| {
@@ -139,6 +181,15 @@ pub(crate) fn open(map: Mapped, mut meta: DumpMetadata) -> Result<Capture, OpenE
              does not hold; missing physical ranges: {}; reads there return NotInDump",
             fmt_ranges(&missing, 8)
         ));
+        meta.root_cause = Some(if seen == 0 {
+            RootCause::empty(EmptyCapture::HeaderOnly)
+        } else {
+            RootCause::PagesMissing {
+                extents: Extents::Bitmap,
+                pages: missing_pages,
+                file_size: file_len,
+            }
+        });
     }
     if present_claimed != seen + missing_pages {
         meta.warnings.push(format!(
@@ -157,7 +208,7 @@ pub(crate) fn open(map: Mapped, mut meta: DumpMetadata) -> Result<Capture, OpenE
 
     let ranges = set_bit_ranges(&words);
     Ok(Box::new(BitmapImage {
-        map,
+        ev,
         words,
         blocks,
         bits,
@@ -266,7 +317,7 @@ impl PhysicalMemory for BitmapImage {
             }
             let n = span.min(want) as usize;
             let off = self.page_offset(pfn) + in_page;
-            if !self.map.read_at(off, &mut buf[done..done + n]) {
+            if !self.ev.read_at(off, &mut buf[done..done + n]) {
                 return Err(PhysError::NotInDump { pa: cur });
             }
             done += n;
@@ -290,8 +341,8 @@ impl PhysicalMemory for BitmapImage {
                 return None;
             }
         }
-        let off = (self.page_offset(first) + pa % PAGE_SIZE) as usize;
-        self.map.bytes().get(off..off.checked_add(len)?)
+        let off = usize::try_from(self.page_offset(first) + pa % PAGE_SIZE).ok()?;
+        self.ev.mapped()?.get(off..off.checked_add(len)?)
     }
 
     fn metadata(&self) -> &DumpMetadata {

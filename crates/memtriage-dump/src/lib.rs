@@ -6,31 +6,52 @@
 //! capture is an error value ([`PhysError::NotInDump`]) naming the physical address, never
 //! silent zeros; callers decide whether to zero-fill.
 //!
-//! Captures are opened read-only and memory-mapped; the format is sniffed from magic bytes,
-//! never from the file name (see [`open`]).
+//! Captures are opened read-only through a [`ByteSource`] (a memory-mapped file,
+//! [`MappedFile`], for captures on disk); the format is sniffed from magic bytes, never from
+//! the file name (see [`open_source`]).
 //!
 //! | magic at offset 0      | reader                                                        |
 //! |------------------------|---------------------------------------------------------------|
 //! | `PAGEDU64`             | Windows 64-bit crash dump (DumpType 1, 4, 5, 6, 8, 9, 10)     |
 //! | `\x7fELF`              | ELF64 little-endian core (QEMU `dump-guest-memory`, VirtualBox) |
+//! | `EMiL`                 | LiME: a range header before each stored range                 |
+//! | VMware checkpoint      | `.vmss`/`.vmsn`: metadata of the `.vmem` beside it ([`open`]) |
 //! | `PAGEDUMP`             | 32-bit crash dump: rejected with [`OpenError::Unsupported`]   |
+//! | PNG, ZIP, PE, text, .. | not a memory capture: [`OpenError::NotACapture`]              |
 //! | anything else          | raw image: file offset = physical address                     |
+//!
+//! A `.vmem` whose `.vmss` or `.vmsn` checkpoint lies beside it (or is named in
+//! [`OpenOptions::vmware_meta`]) is read through the checkpoint's memory regions.
 
 #![deny(unsafe_code)]
 
 mod bitmap;
-mod bytes;
+mod cause;
 mod crashdump;
 mod elf;
+mod lime;
 mod mapped;
 mod memory;
 mod metadata;
+mod ranges_fmt;
 mod segmented;
+mod sniff;
+mod source;
+mod vmware;
 
+pub use cause::{EmptyCapture, Extents, RootCause};
+pub use mapped::MappedFile;
 pub use memory::SparseMemory;
-pub use metadata::{CrashDumpHeader, DumpFormat, DumpMetadata, ElfCpuState, TriageInfo};
+pub use metadata::{
+    CrashDumpHeader, DumpFormat, DumpMetadata, ElfCpuState, TriageInfo, VmwareInfo, VmwareRegion,
+};
+pub use sniff::NotACapture;
+pub use source::ByteSource;
 
+use sniff::Sniffed;
+use source::Evidence;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Size of a small x64 page.
 pub const PAGE_SIZE: u64 = 0x1000;
@@ -134,6 +155,14 @@ pub enum OpenError {
         /// What is wrong, in one line.
         reason: String,
     },
+    /// The file is not a memory capture at all (text, an image, an archive, a program, ...).
+    #[error("{path}: not a memory capture: {kind}")]
+    NotACapture {
+        /// The file.
+        path: PathBuf,
+        /// What the file is.
+        kind: NotACapture,
+    },
     /// The file is a capture format memtriage recognises but does not read (a 32-bit crash
     /// dump, a 32-bit or big-endian ELF core, an unknown crash-dump type).
     #[error("{path}: unsupported capture: {reason}")]
@@ -148,30 +177,104 @@ pub enum OpenError {
 /// An opened capture: the physical memory of any format behind the trait object.
 pub type Capture = Box<dyn PhysicalMemory>;
 
-/// Open a capture read-only, choosing the reader by magic bytes (never by file name).
+/// How to open a capture beyond its content.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OpenOptions {
+    /// The VMware checkpoint (`.vmss`/`.vmsn`) that maps the `.vmem`'s pages, when it does not
+    /// lie beside the `.vmem` under the same name.
+    pub vmware_meta: Option<PathBuf>,
+}
+
+/// Open a capture read-only, choosing the reader by its content (never by file name).
 ///
-/// `PAGEDU64` → 64-bit Windows crash dump, `\x7fELF` → ELF core, `PAGEDUMP` → an
-/// [`OpenError::Unsupported`] error (32-bit crash dump), anything else → raw image.
+/// `PAGEDU64` → 64-bit Windows crash dump, `\x7fELF` → ELF core, `EMiL` → LiME, `PAGEDUMP` →
+/// an [`OpenError::Unsupported`] error (32-bit crash dump), a well-known non-capture file
+/// (text, PNG, ZIP, PE, ...) → [`OpenError::NotACapture`], anything else → raw image. A
+/// `.vmem` with a VMware checkpoint (`.vmss`, else `.vmsn`) beside it is read through the
+/// checkpoint's memory regions; opening the checkpoint itself opens the `.vmem` beside it, or
+/// the memory stored in the checkpoint when it holds an uncompressed "Memory" block.
 /// Problems that leave the capture usable (pages the header promises but the file lacks,
-/// overlapping runs, ...) are reported in [`DumpMetadata::warnings`]; unusable files are an
-/// [`OpenError`] whose message names the file and the cause.
+/// overlapping runs, ...) are reported in [`DumpMetadata::warnings`] (and the innermost one
+/// in [`DumpMetadata::root_cause`]); unusable files are an [`OpenError`] whose message names
+/// the file and the cause.
 pub fn open(path: &Path) -> Result<Capture, OpenError> {
-    let map = mapped::Mapped::open(path)?;
-    let data = map.bytes();
-    if data.starts_with(b"PAGEDU64") {
-        crashdump::open(map)
-    } else if data.starts_with(b"\x7fELF") {
-        elf::open(map)
-    } else if data.starts_with(b"PAGEDUMP") {
-        Err(OpenError::Unsupported {
-            path: path.to_path_buf(),
-            reason: "32-bit Windows crash dump (\"PAGEDUMP\"); only 64-bit dumps (\"PAGEDU64\") \
-                     are read"
-                .into(),
-        })
-    } else {
-        Ok(Box::new(segmented::SegmentedImage::raw(map)))
+    open_with(path, &OpenOptions::default())
+}
+
+/// [`open`] with options (an explicit VMware checkpoint).
+pub fn open_with(path: &Path, options: &OpenOptions) -> Result<Capture, OpenError> {
+    let file: Arc<dyn ByteSource> = Arc::new(MappedFile::open(path)?);
+    if let Some(meta) = &options.vmware_meta {
+        let checkpoint: Arc<dyn ByteSource> = Arc::new(MappedFile::open(meta)?);
+        return vmware::open(Evidence::new(file), Evidence::new(checkpoint));
     }
+    let ev = Evidence::new(file.clone());
+    let head = ev.read_upto(0, sniff::SNIFF_LEN);
+    match sniff::sniff(&head) {
+        Sniffed::VmwareCheckpoint => {
+            let vmem = path.with_extension("vmem");
+            if vmem.is_file() {
+                let memory: Arc<dyn ByteSource> = Arc::new(MappedFile::open(&vmem)?);
+                vmware::open(Evidence::new(memory), ev)
+            } else if let Some(capture) = vmware::open_embedded(ev.clone()) {
+                capture
+            } else {
+                Err(ev.unsupported(format!(
+                    "VMware checkpoint (suspended or snapshot state): it describes the guest's \
+                     memory but holds none; open the .vmem ({}) instead",
+                    vmem.display()
+                )))
+            }
+        }
+        Sniffed::Raw => match vmware::companion_checkpoint(path) {
+            Some(meta) => {
+                let checkpoint: Arc<dyn ByteSource> = Arc::new(MappedFile::open(&meta)?);
+                vmware::open(ev, Evidence::new(checkpoint))
+            }
+            None => open_source(file),
+        },
+        _ => open_source(file),
+    }
+}
+
+/// Sniff and open a capture from any byte source.
+///
+/// The same readers as [`open`], chosen by content. A VMware `.vmem` alone is read as raw
+/// here: give its checkpoint with [`open_vmware`].
+pub fn open_source(source: Arc<dyn ByteSource>) -> Result<Capture, OpenError> {
+    let ev = Evidence::new(source);
+    if ev.len() == 0 {
+        return Err(OpenError::Empty { path: ev.path() });
+    }
+    let head = ev.read_upto(0, sniff::SNIFF_LEN);
+    match sniff::sniff(&head) {
+        Sniffed::CrashDump64 => crashdump::open(ev),
+        Sniffed::Elf => elf::open(ev),
+        Sniffed::Lime => lime::open(ev),
+        Sniffed::CrashDump32 => Err(ev.unsupported(
+            "32-bit Windows crash dump (\"PAGEDUMP\"); only 64-bit dumps (\"PAGEDU64\") are read",
+        )),
+        Sniffed::VmwareCheckpoint => vmware::open_embedded(ev.clone()).unwrap_or_else(|| {
+            Err(ev.unsupported(
+                "VMware checkpoint (suspended or snapshot state): it describes the guest's \
+                 memory but holds none; open the .vmem beside it",
+            ))
+        }),
+        Sniffed::NotACapture(kind) => Err(OpenError::NotACapture {
+            path: ev.path(),
+            kind,
+        }),
+        Sniffed::Raw => Ok(Box::new(vmware::lone_vmem(ev))),
+    }
+}
+
+/// Open VMware guest memory from byte sources: `memory` (the `.vmem`) read through the
+/// memory regions of `checkpoint` (the `.vmss` or `.vmsn`).
+pub fn open_vmware(
+    memory: Arc<dyn ByteSource>,
+    checkpoint: Arc<dyn ByteSource>,
+) -> Result<Capture, OpenError> {
+    vmware::open(Evidence::new(memory), Evidence::new(checkpoint))
 }
 
 /// Open any file as a raw image (file offset = physical address), whatever its magic bytes.
@@ -179,6 +282,8 @@ pub fn open(path: &Path) -> Result<Capture, OpenError> {
 /// For captures whose first bytes happen to look like a known header, or to inspect a crash
 /// dump's bytes as they are stored.
 pub fn open_raw(path: &Path) -> Result<Capture, OpenError> {
-    let map = mapped::Mapped::open(path)?;
-    Ok(Box::new(segmented::SegmentedImage::raw(map)))
+    let file: Arc<dyn ByteSource> = Arc::new(MappedFile::open(path)?);
+    Ok(Box::new(segmented::SegmentedImage::raw(Evidence::new(
+        file,
+    ))))
 }

@@ -1,6 +1,7 @@
-//! The read-only memory map of a capture file: the one place this crate uses `unsafe`.
+//! The read-only memory map of a capture file, the [`ByteSource`] of captures on disk: the
+//! one place this crate uses `unsafe`.
 
-use crate::OpenError;
+use crate::{ByteSource, OpenError};
 use memmap2::{Mmap, MmapOptions};
 use std::fs::File;
 use std::io;
@@ -8,16 +9,16 @@ use std::path::{Path, PathBuf};
 
 /// A capture file mapped read-only, with its path for error messages.
 #[derive(Debug)]
-pub(crate) struct Mapped {
+pub struct MappedFile {
     map: Mmap,
     file: File,
     path: PathBuf,
 }
 
-impl Mapped {
-    /// Open and map `path`; refuses directories, empty files and files larger than the
-    /// address space.
-    pub(crate) fn open(path: &Path) -> Result<Mapped, OpenError> {
+impl MappedFile {
+    /// Open and map `path` read-only; refuses directories, devices, empty files and files
+    /// larger than the address space.
+    pub fn open(path: &Path) -> Result<MappedFile, OpenError> {
         let io_err = |source: io::Error| OpenError::Io {
             path: path.to_path_buf(),
             source,
@@ -46,68 +47,51 @@ impl Mapped {
             ))));
         }
         let map = map_read_only(&file).map_err(io_err)?;
-        Ok(Mapped {
+        Ok(MappedFile {
             map,
             file,
             path: path.to_path_buf(),
         })
     }
 
-    /// The file's bytes.
-    pub(crate) fn bytes(&self) -> &[u8] {
-        &self.map
+    /// The file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
     }
+}
 
-    /// Copy the file's bytes at `offset` into `buf`; false when they are not all there.
-    ///
-    /// Reads go through `pread` rather than the mapping, so the pages they touch stay in the
-    /// page cache and never count toward this process's resident memory: walkers that read
-    /// scattered pages of a multi-gigabyte capture keep a small, constant footprint. The
-    /// mapping serves header parsing and the zero-copy `slice` API.
-    pub(crate) fn read_at(&self, offset: u64, buf: &mut [u8]) -> bool {
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::FileExt;
-            self.file.read_exact_at(buf, offset).is_ok()
-        }
-        #[cfg(not(unix))]
-        {
-            let start = match usize::try_from(offset) {
-                Ok(v) => v,
-                Err(_) => return false,
-            };
-            match start
-                .checked_add(buf.len())
-                .and_then(|end| self.map.get(start..end))
-            {
-                Some(src) => {
-                    buf.copy_from_slice(src);
-                    true
-                }
-                None => false,
-            }
-        }
-    }
-
-    /// The file's length in bytes.
-    pub(crate) fn len(&self) -> u64 {
+impl ByteSource for MappedFile {
+    fn len(&self) -> u64 {
         self.map.len() as u64
     }
 
-    /// An [`OpenError::Malformed`] naming this file.
-    pub(crate) fn malformed(&self, reason: impl Into<String>) -> OpenError {
-        OpenError::Malformed {
-            path: self.path.clone(),
-            reason: reason.into(),
+    /// Reads go through `pread` rather than the mapping, so the pages they touch stay in the
+    /// page cache and never count toward this process's resident memory: walkers that read
+    /// scattered pages of a multi-gigabyte capture keep a small, constant footprint. The
+    /// mapping serves the zero-copy `slice` API.
+    fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::FileExt;
+            self.file.read_exact_at(buf, offset)
+        }
+        #[cfg(not(unix))]
+        {
+            let src = usize::try_from(offset)
+                .ok()
+                .and_then(|start| self.map.get(start..start.checked_add(buf.len())?))
+                .ok_or_else(|| io::Error::from(io::ErrorKind::UnexpectedEof))?;
+            buf.copy_from_slice(src);
+            Ok(())
         }
     }
 
-    /// An [`OpenError::Unsupported`] naming this file.
-    pub(crate) fn unsupported(&self, reason: impl Into<String>) -> OpenError {
-        OpenError::Unsupported {
-            path: self.path.clone(),
-            reason: reason.into(),
-        }
+    fn name(&self) -> String {
+        self.path.display().to_string()
+    }
+
+    fn mapped(&self) -> Option<&[u8]> {
+        Some(&self.map)
     }
 }
 

@@ -1,5 +1,6 @@
 //! What a capture's header says.
 
+use crate::RootCause;
 use serde::Serialize;
 
 /// The format of a capture, as sniffed from its magic bytes.
@@ -24,6 +25,10 @@ pub enum DumpFormat {
     CrashDumpTriage,
     /// ELF core file (QEMU `dump-guest-memory`, VirtualBox).
     ElfCore,
+    /// LiME (Linux Memory Extractor) file: a range header before each stored range.
+    Lime,
+    /// VMware `.vmem` whose `.vmss`/`.vmsn` checkpoint maps its pages to physical pages.
+    Vmware,
 }
 
 impl DumpFormat {
@@ -39,6 +44,8 @@ impl DumpFormat {
             DumpFormat::CrashDumpComplete => "crashdump-complete",
             DumpFormat::CrashDumpTriage => "crashdump-triage",
             DumpFormat::ElfCore => "elf-core",
+            DumpFormat::Lime => "lime",
+            DumpFormat::Vmware => "vmware",
         }
     }
 }
@@ -138,7 +145,8 @@ pub struct TriageInfo {
     pub data_blocks_offset: u32,
 }
 
-/// CPU state found in an ELF core note (QEMU's "QEMU" note).
+/// CPU state of the first CPU, from an ELF core note (QEMU's "QEMU" note, VirtualBox's
+/// "VBCPU") or from a VMware checkpoint's "cpu" group (`CR64`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ElfCpuState {
     /// CR0 of the first CPU.
@@ -147,6 +155,33 @@ pub struct ElfCpuState {
     pub cr3: u64,
     /// CR4 of the first CPU (bit 12 = LA57, 5-level paging).
     pub cr4: u64,
+}
+
+/// One region of a VMware checkpoint's "memory" group: `pages` pages of the `.vmem` from
+/// page `page_num` hold physical pages from `ppn`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct VmwareRegion {
+    /// `regionPPN[i]`: first physical page number.
+    pub ppn: u64,
+    /// `regionPageNum[i]`: first page of the `.vmem` file.
+    pub page_num: u64,
+    /// `regionSize[i]`: number of pages.
+    pub pages: u64,
+}
+
+/// What a VMware checkpoint (`.vmss`/`.vmsn`) says about its `.vmem`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct VmwareInfo {
+    /// The checkpoint file that was read.
+    pub metadata_file: String,
+    /// The checkpoint format version (low 4 bits of the magic).
+    pub version: u32,
+    /// Number of groups in the checkpoint.
+    pub groups: u32,
+    /// `cpu:numVCPUs`, when present.
+    pub vcpus: Option<u32>,
+    /// The memory regions (empty: the `.vmem` is one linear range).
+    pub regions: Vec<VmwareRegion>,
 }
 
 /// Format, size, header fields and warnings of an opened capture.
@@ -160,8 +195,13 @@ pub struct DumpMetadata {
     pub crash_dump: Option<CrashDumpHeader>,
     /// The triage part, for triage dumps.
     pub triage: Option<TriageInfo>,
-    /// CPU state from an ELF core note, when present.
+    /// CPU state from an ELF core note or a VMware checkpoint, when present.
     pub elf_cpu: Option<ElfCpuState>,
+    /// The VMware checkpoint's facts, for VMware captures.
+    pub vmware: Option<VmwareInfo>,
+    /// Why the capture holds no (or less) physical memory than it should, when it does:
+    /// the innermost cause to print before anything that failed because of it.
+    pub root_cause: Option<RootCause>,
     /// Problems found while opening that still left the capture usable
     /// (a truncated file, pages the header promises but the file lacks, ...).
     pub warnings: Vec<String>,
@@ -176,6 +216,8 @@ impl DumpMetadata {
             crash_dump: None,
             triage: None,
             elf_cpu: None,
+            vmware: None,
+            root_cause: None,
             warnings: Vec::new(),
         }
     }

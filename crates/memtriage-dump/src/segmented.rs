@@ -1,9 +1,12 @@
 //! Captures whose physical memory is a sorted list of contiguous file extents: raw images,
 //! run-based full crash dumps, "RDMP" kernel/complete dumps and ELF cores.
 
-use crate::bytes::fmt_ranges;
-use crate::mapped::Mapped;
-use crate::{DumpFormat, DumpMetadata, PhysError, PhysRange, PhysicalMemory};
+use crate::ranges_fmt::fmt_ranges;
+use crate::source::Evidence;
+use crate::{
+    DumpFormat, DumpMetadata, EmptyCapture, Extents, PhysError, PhysRange, PhysicalMemory,
+    RootCause,
+};
 
 /// `len` bytes of physical memory from `pa` are stored at file offset `file_off`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,7 +28,7 @@ impl Segment {
 /// Physical memory stored as file extents. Lookup is a binary search over the extents.
 #[derive(Debug)]
 pub(crate) struct SegmentedImage {
-    map: Mapped,
+    ev: Evidence,
     /// Sorted by `pa`, non-overlapping, every extent inside the file, adjacent extents that
     /// are contiguous both physically and in the file merged.
     segs: Vec<Segment>,
@@ -35,31 +38,36 @@ pub(crate) struct SegmentedImage {
 
 impl SegmentedImage {
     /// A raw image: one extent, file offset = physical address.
-    pub(crate) fn raw(map: Mapped) -> Self {
-        let len = map.len();
-        let meta = DumpMetadata::new(DumpFormat::Raw, len);
+    pub(crate) fn raw(ev: Evidence) -> Self {
+        let meta = DumpMetadata::new(DumpFormat::Raw, ev.len());
+        SegmentedImage::raw_with(ev, meta)
+    }
+
+    /// A raw image with prepared metadata (warnings).
+    pub(crate) fn raw_with(ev: Evidence, meta: DumpMetadata) -> Self {
+        let len = ev.len();
         SegmentedImage::new(
-            map,
+            ev,
             vec![Segment {
                 pa: 0,
                 len,
                 file_off: 0,
             }],
             meta,
-            "the raw image",
+            Extents::RawImage,
         )
     }
 
     /// Build from the extents a header declares (in declaration order). Extents past the end
     /// of the file are clipped and overlapping extents trimmed, with a warning each; `what`
-    /// names the extents in warnings ("the runs", "the PT_LOAD segments", ...).
+    /// names the extents in warnings and in the root cause of missing pages.
     pub(crate) fn new(
-        map: Mapped,
+        ev: Evidence,
         declared: Vec<Segment>,
         mut meta: DumpMetadata,
-        what: &str,
+        what: Extents,
     ) -> Self {
-        let file_len = map.len();
+        let file_len = ev.len();
         let mut missing: Vec<(u64, u64)> = Vec::new();
         let mut segs: Vec<Segment> = Vec::with_capacity(declared.len());
         for s in declared {
@@ -97,6 +105,17 @@ impl SegmentedImage {
                 bytes.div_ceil(crate::PAGE_SIZE),
                 fmt_ranges(&missing, 8)
             ));
+            if meta.root_cause.is_none() {
+                meta.root_cause = Some(if segs.is_empty() {
+                    RootCause::empty(EmptyCapture::HeaderOnly)
+                } else {
+                    RootCause::PagesMissing {
+                        extents: what,
+                        pages: bytes.div_ceil(crate::PAGE_SIZE),
+                        file_size: file_len,
+                    }
+                });
+            }
         }
 
         // Sort by physical address (stable: on equal starts the first declared wins), then
@@ -132,6 +151,9 @@ impl SegmentedImage {
             ));
         }
 
+        if clean.is_empty() && meta.root_cause.is_none() {
+            meta.root_cause = Some(RootCause::empty(EmptyCapture::NoRanges));
+        }
         let mut ranges: Vec<PhysRange> = Vec::with_capacity(clean.len());
         for s in &clean {
             match ranges.last_mut() {
@@ -143,7 +165,7 @@ impl SegmentedImage {
             }
         }
         SegmentedImage {
-            map,
+            ev,
             segs: clean,
             ranges,
             meta,
@@ -156,14 +178,15 @@ impl SegmentedImage {
         self.segs.get(idx).filter(|s| s.pa <= pa)
     }
 
-    /// The file bytes of `seg` from physical `pa` to the end of the extent.
+    /// The mapped file bytes of `seg` from physical `pa` to the end of the extent (empty
+    /// when the source is not memory-mapped).
     fn bytes_from(&self, seg: &Segment, pa: u64) -> &[u8] {
         let start = seg.file_off + (pa - seg.pa);
         let end = seg.file_off + seg.len;
         // Extents were clipped to the file at construction, so this never falls back.
-        self.map
-            .bytes()
-            .get(start as usize..end as usize)
+        self.ev
+            .mapped()
+            .and_then(|m| m.get(usize::try_from(start).ok()?..usize::try_from(end).ok()?))
             .unwrap_or(&[])
     }
 }
@@ -182,7 +205,7 @@ impl PhysicalMemory for SegmentedImage {
                 .unwrap_or(usize::MAX)
                 .min(buf.len() - done);
             let file_off = seg.file_off + (cur - seg.pa);
-            if n == 0 || !self.map.read_at(file_off, &mut buf[done..done + n]) {
+            if n == 0 || !self.ev.read_at(file_off, &mut buf[done..done + n]) {
                 return Err(PhysError::NotInDump { pa: cur });
             }
             done += n;

@@ -22,14 +22,27 @@
 //!   [`PageState::Transition`]; above it, the entry names a *table* page that is in
 //!   transition and the walk continues through it (bit 7 of a transition entry is never a
 //!   large-page bit);
-//! - bits 32..=63 non-zero: page file (file number in bits 1..=4, page index in bits 32..=63);
+//! - `PageFileHigh` (bits 32..=63, unswizzled) non-zero: page file (file number in
+//!   `PageFileLow`, page index in `PageFileHigh`; where those bits are and how the swizzle
+//!   works is the build's [`SoftwarePteFormat`]);
 //! - anything else non-zero: demand zero.
+//!
+//! With [`PageFiles`] given ([`AddressSpace::with_page_files`]), reads of page-file pages are
+//! served from the page file (4 KiB at `index * 4096`), and a page-file entry above the PT
+//! level (a paged-out page table) is followed into the page file by walks and range
+//! enumeration; without them such bytes are holes whose error names the page-file page.
 #![forbid(unsafe_code)]
 
+mod pagefile;
 mod space;
+mod swpte;
 
 pub use memtriage_dump::PhysicalMemory;
+pub use pagefile::{
+    PageFile, PageFileError, PageFileMiss, PageFileSpec, PageFiles, PagedOut, MAX_PAGE_FILE_NUMBER,
+};
 pub use space::{AddressSpace, RangeScan, DEFAULT_MAX_TABLES};
+pub use swpte::SoftwarePteFormat;
 
 /// Entry bit 0: present.
 pub const PTE_PRESENT: u64 = 1 << 0;
@@ -148,8 +161,9 @@ pub enum SoftwareState {
         /// The raw entry.
         raw: u64,
     },
-    /// page file: file number = bits 1..=4 (PageFileLow), offset = page index in bits 32..=63
-    /// (PageFileHigh); byte offset = high * 4096 (see [`SoftwareState::page_file_byte_offset`]).
+    /// page file: file number = PageFileLow, offset = page index in PageFileHigh (bits
+    /// 32..=63, unswizzled; see [`SoftwarePteFormat`]); byte offset = high * 4096 (see
+    /// [`SoftwareState::page_file_byte_offset`]).
     PageFile {
         /// Page file number (0..=15).
         file: u8,
@@ -164,30 +178,11 @@ pub enum SoftwareState {
 }
 
 impl SoftwareState {
-    /// Classify a non-present entry. `None` for a present entry (bit 0 set) or a transition
-    /// entry (bit 11 set, bit 10 clear), whose frame is still in RAM.
+    /// Classify a non-present entry with the default [`SoftwarePteFormat`] (the L1TF-era
+    /// layout, mask unknown). `None` for a present entry (bit 0 set) or a transition entry
+    /// (bit 11 set, bit 10 clear), whose frame is still in RAM.
     pub fn from_entry(entry: u64) -> Option<SoftwareState> {
-        if entry & PTE_PRESENT != 0 {
-            return None;
-        }
-        if entry == 0 {
-            return Some(SoftwareState::Unmapped);
-        }
-        if entry & PTE_PROTOTYPE != 0 {
-            return Some(SoftwareState::Prototype { raw: entry });
-        }
-        if entry & PTE_TRANSITION != 0 {
-            return None;
-        }
-        let high = entry >> 32;
-        if high != 0 {
-            Some(SoftwareState::PageFile {
-                file: ((entry >> 1) & 0xF) as u8,
-                offset: high,
-            })
-        } else {
-            Some(SoftwareState::DemandZero { raw: entry })
-        }
+        SoftwarePteFormat::default().classify(entry)
     }
 
     /// For [`SoftwareState::PageFile`], the byte offset in the page file (`offset * 4096`).
@@ -269,6 +264,19 @@ pub enum TranslateError {
         /// Physical address of the entry that could not be read.
         pa: u64,
     },
+    /// the table at `level` is paged out to a page file that was given, but could not be read
+    /// there (past its end)
+    #[error("{va:#x}: {} table is in page file #{file} at page {page:#x}, which cannot be read there", lvl(.level))]
+    TableNotInPageFile {
+        /// The address.
+        va: u64,
+        /// Level of the paged-out table.
+        level: u8,
+        /// Page-file number.
+        file: u8,
+        /// Page index in the page file.
+        page: u64,
+    },
     /// large-page bit set where the frame is misaligned, or bit 7 in a PML4/PML5 entry
     #[error("{va:#x}: bad {} entry {entry:#018x}: {reason}", lvl(.level))]
     BadEntry {
@@ -290,6 +298,7 @@ impl TranslateError {
             TranslateError::NonCanonical { va }
             | TranslateError::NotPresent { va, .. }
             | TranslateError::NotInCapture { va, .. }
+            | TranslateError::TableNotInPageFile { va, .. }
             | TranslateError::BadEntry { va, .. } => va,
         }
     }
@@ -306,6 +315,9 @@ pub struct WalkStep {
     pub entry_pa: u64,
     /// The raw entry.
     pub entry: u64,
+    /// `Some((file, page))` when the table was paged out and read from page file `file` at
+    /// page `page`; `entry_pa` is then the entry's byte offset in that page file.
+    pub page_file: Option<(u8, u64)>,
 }
 
 /// A walk with every entry it read, for `memtriage vtop`.
@@ -379,6 +391,18 @@ pub enum VirtError {
         /// Its physical address.
         pa: u64,
     },
+    /// the page is in a page file that was given, but could not be read from it
+    #[error("{va:#x}: page file #{file} page {page:#x}: {miss}")]
+    PageFile {
+        /// The first virtual address that could not be read.
+        va: u64,
+        /// Page-file number.
+        file: u8,
+        /// Page index in the page file.
+        page: u64,
+        /// Why it could not be read.
+        miss: PageFileMiss,
+    },
     /// a length field larger than the caller's cap
     #[error("{va:#x}: length {len} exceeds the cap of {cap} bytes")]
     TooLarge {
@@ -405,6 +429,7 @@ impl VirtError {
         match self {
             VirtError::Translate(e) => e.va(),
             VirtError::NotInDump { va, .. }
+            | VirtError::PageFile { va, .. }
             | VirtError::TooLarge { va, .. }
             | VirtError::BadString { va, .. } => *va,
         }

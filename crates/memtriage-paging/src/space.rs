@@ -1,10 +1,10 @@
 //! The address space: walks, reads and range enumeration.
 
 use crate::{
-    canonicalize, is_canonical, Hole, ListEntry, MappedRange, PageSize, PageState, PagingMode,
-    PhysicalMemory, RangeState, ReadReport, SoftwareState, TranslateError, Translation, VirtError,
-    Walk, WalkStep, FRAME_MASK, PTE_LARGE, PTE_NX, PTE_PRESENT, PTE_PROTOTYPE, PTE_TRANSITION,
-    PTE_USER, PTE_WRITABLE,
+    canonicalize, is_canonical, Hole, ListEntry, MappedRange, PageFiles, PageSize, PageState,
+    PagedOut, PagingMode, PhysicalMemory, RangeState, ReadReport, SoftwarePteFormat, SoftwareState,
+    TranslateError, Translation, VirtError, Walk, WalkStep, FRAME_MASK, PTE_LARGE, PTE_NX,
+    PTE_PRESENT, PTE_PROTOTYPE, PTE_TRANSITION, PTE_USER, PTE_WRITABLE,
 };
 use memtriage_dump::PhysError;
 use std::sync::Arc;
@@ -17,12 +17,15 @@ const LARGE_PAT: u64 = 1 << 12;
 /// path): 262,144 tables = 1 GiB of tables, far above any real address space.
 pub const DEFAULT_MAX_TABLES: usize = 1 << 18;
 
-/// A virtual address space: physical memory, the top-level table and the paging mode.
+/// A virtual address space: physical memory, the top-level table and the paging mode, plus
+/// how software PTEs are laid out and the page files paged-out pages are read from.
 #[derive(Clone)]
 pub struct AddressSpace {
     mem: Arc<dyn PhysicalMemory>,
     dtb: u64,
     mode: PagingMode,
+    pte: SoftwarePteFormat,
+    page_files: PageFiles,
 }
 
 impl std::fmt::Debug for AddressSpace {
@@ -30,6 +33,8 @@ impl std::fmt::Debug for AddressSpace {
         f.debug_struct("AddressSpace")
             .field("dtb", &format_args!("{:#x}", self.dtb))
             .field("mode", &self.mode)
+            .field("pte", &self.pte)
+            .field("page_files", &self.page_files.iter().count())
             .finish_non_exhaustive()
     }
 }
@@ -50,6 +55,25 @@ pub struct RangeScan {
     pub loops_skipped: usize,
     /// The table budget ran out: the ranges are incomplete.
     pub truncated: bool,
+}
+
+/// Where a table page is: in physical memory, or paged out to a page file.
+#[derive(Clone, Copy)]
+enum TablePage {
+    Phys(u64),
+    PageFile { file: u8, page: u64 },
+}
+
+impl TablePage {
+    /// A key unique among table pages, for loop detection (physical addresses are < 2^52).
+    fn key(self) -> u64 {
+        match self {
+            TablePage::Phys(pa) => pa,
+            TablePage::PageFile { file, page } => {
+                (1 << 63) | (u64::from(file) << 56) | (page & ((1 << 56) - 1))
+            }
+        }
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -111,7 +135,31 @@ impl AddressSpace {
             mem,
             dtb: dtb & FRAME_MASK,
             mode,
+            pte: SoftwarePteFormat::default(),
+            page_files: PageFiles::none(),
         }
+    }
+
+    /// The same address space reading paged-out pages from `page_files`.
+    pub fn with_page_files(mut self, page_files: PageFiles) -> Self {
+        self.page_files = page_files;
+        self
+    }
+
+    /// The same address space decoding software PTEs with `format`.
+    pub fn with_pte_format(mut self, format: SoftwarePteFormat) -> Self {
+        self.pte = format;
+        self
+    }
+
+    /// The page files paged-out pages are read from (empty when none was given).
+    pub fn page_files(&self) -> &PageFiles {
+        &self.page_files
+    }
+
+    /// How software PTEs are decoded.
+    pub fn pte_format(&self) -> SoftwarePteFormat {
+        self.pte
     }
 
     /// The PML4/PML5 physical address (low 12 bits masked off).
@@ -129,9 +177,12 @@ impl AddressSpace {
         &self.mem
     }
 
-    /// The same physical memory and mode with another DTB (e.g. another process).
+    /// The same physical memory, mode, PTE format and page files with another DTB (e.g.
+    /// another process).
     pub fn with_dtb(&self, dtb: u64) -> Self {
         Self::with_mode(self.mem.clone(), dtb, self.mode)
+            .with_pte_format(self.pte)
+            .with_page_files(self.page_files.clone())
     }
 
     /// Translate `va`. At most one entry per level is read (4 or 5 reads), so self-referencing
@@ -155,29 +206,55 @@ impl AddressSpace {
         if !is_canonical(va, self.mode) {
             return Err(TranslateError::NonCanonical { va });
         }
-        let mut table = self.dtb;
+        let mut table = TablePage::Phys(self.dtb);
         let mut flags = Flags::TOP;
         let mut level = self.mode.top_level();
         loop {
             let index = (va >> shift_of(level)) & 0x1FF;
-            let entry_pa = table + index * 8;
-            let entry = self
-                .mem
-                .read_u64(entry_pa)
-                .map_err(|_| TranslateError::NotInCapture {
-                    va,
-                    level,
-                    pa: entry_pa,
-                })?;
+            let (entry_pa, entry, page_file) = match table {
+                TablePage::Phys(t) => {
+                    let entry_pa = t + index * 8;
+                    let entry =
+                        self.mem
+                            .read_u64(entry_pa)
+                            .map_err(|_| TranslateError::NotInCapture {
+                                va,
+                                level,
+                                pa: entry_pa,
+                            })?;
+                    (entry_pa, entry, None)
+                }
+                TablePage::PageFile { file, page } => {
+                    let entry = self.page_file_entry(file, page, index).ok_or(
+                        TranslateError::TableNotInPageFile {
+                            va,
+                            level,
+                            file,
+                            page,
+                        },
+                    )?;
+                    (
+                        page.saturating_mul(PAGE).saturating_add(index * 8),
+                        entry,
+                        Some((file, page)),
+                    )
+                }
+            };
             on_step(WalkStep {
                 level,
                 index: index as u16,
                 entry_pa,
                 entry,
+                page_file,
             });
             let present = entry & PTE_PRESENT != 0;
             if !present && !is_transition(entry) {
-                let software = SoftwareState::from_entry(entry).unwrap_or(SoftwareState::Unmapped);
+                let software = self.pte.classify(entry).unwrap_or(SoftwareState::Unmapped);
+                if let Some(next) = self.paged_out_table(level, software) {
+                    table = next;
+                    level -= 1;
+                    continue;
+                }
                 return Err(TranslateError::NotPresent {
                     va,
                     level,
@@ -220,8 +297,41 @@ impl AddressSpace {
                     nx: flags.nx,
                 });
             }
-            table = entry & FRAME_MASK;
+            table = TablePage::Phys(entry & FRAME_MASK);
             level -= 1;
+        }
+    }
+
+    /// The table an entry at `level` (above the PT) names when it is a page-file entry of a
+    /// page file that was given: the paged-out table is read from there.
+    fn paged_out_table(&self, level: u8, software: SoftwareState) -> Option<TablePage> {
+        match software {
+            SoftwareState::PageFile { file, offset } if level > 1 => self
+                .page_files
+                .get(file)
+                .map(|_| TablePage::PageFile { file, page: offset }),
+            _ => None,
+        }
+    }
+
+    /// Entry `index` of the table paged out to page `page` of page file `file`.
+    fn page_file_entry(&self, file: u8, page: u64, index: u64) -> Option<u64> {
+        let mut b = [0u8; 8];
+        self.page_files
+            .get(file)?
+            .read(page, index * 8, &mut b)
+            .ok()?;
+        Some(u64::from_le_bytes(b))
+    }
+
+    /// Read a whole table page.
+    fn read_table(&self, table: TablePage, buf: &mut [u8; PAGE as usize]) -> bool {
+        match table {
+            TablePage::Phys(pa) => self.mem.read_phys(pa, buf).is_ok(),
+            TablePage::PageFile { file, page } => self
+                .page_files
+                .get(file)
+                .is_some_and(|pf| pf.read(page, 0, buf).is_ok()),
         }
     }
 
@@ -268,13 +378,55 @@ impl AddressSpace {
                     }
                 }
                 Err(e) => {
-                    chunk.fill(0);
-                    push_hole(&mut report, cur, n as u64, VirtError::Translate(e));
+                    if let Some(error) = self.read_paged_out(&e, cur, chunk) {
+                        chunk.fill(0);
+                        push_hole(&mut report, cur, n as u64, error);
+                    }
                 }
             }
             off += n;
         }
         report
+    }
+
+    /// Fill `chunk` (bytes at `va`, within one page) after translation failed with `e`: from
+    /// the page file when `e` is a page-file PTE of a page file that was given. `None` when
+    /// the bytes were read; otherwise the hole's error.
+    fn read_paged_out(&self, e: &TranslateError, va: u64, chunk: &mut [u8]) -> Option<VirtError> {
+        let TranslateError::NotPresent {
+            level: 1,
+            software: SoftwareState::PageFile { file, offset },
+            ..
+        } = *e
+        else {
+            return Some(VirtError::Translate(*e));
+        };
+        let Some(pf) = self.page_files.get(file) else {
+            return Some(VirtError::Translate(*e));
+        };
+        match pf.read(offset, va & (PAGE - 1), chunk) {
+            Ok(()) => None,
+            Err(miss) => Some(VirtError::PageFile {
+                va,
+                file,
+                page: offset,
+                miss,
+            }),
+        }
+    }
+
+    /// For a translation that stopped at a page-file PT entry, where the page's data is (the
+    /// page file and offset, and whether a given page file holds it); `None` otherwise
+    /// (including page-file entries above the PT level: a paged-out page table).
+    pub fn paged_out(&self, e: &TranslateError) -> Option<PagedOut> {
+        match *e {
+            TranslateError::NotPresent {
+                level: 1,
+                software: SoftwareState::PageFile { file, offset },
+                ..
+            } => Some(PagedOut::locate(&self.page_files, file, offset)),
+            _ => None,
+        }
     }
 
     /// Read exactly `buf.len()` bytes at `va`; the error is the first hole's.
@@ -472,7 +624,7 @@ impl AddressSpace {
         };
         if start < end {
             let top = self.mode.top_level();
-            e.visit(self.dtb, top, 0, Flags::TOP, 0);
+            e.visit(TablePage::Phys(self.dtb), top, 0, Flags::TOP, 0);
         }
         e.scan
     }
@@ -534,20 +686,19 @@ struct Enumerator<'a> {
 impl Enumerator<'_> {
     /// Visit the table at `table_pa` of `level`; `base` holds the index bits of the levels
     /// above (not sign-extended).
-    fn visit(&mut self, table_pa: u64, level: u8, base: u64, flags: Flags, depth: usize) {
+    fn visit(&mut self, table_page: TablePage, level: u8, base: u64, flags: Flags, depth: usize) {
         if self.scan.tables_visited >= self.max_tables {
             self.scan.truncated = true;
             return;
         }
         self.scan.tables_visited += 1;
         if let Some(slot) = self.path.get_mut(depth) {
-            *slot = table_pa;
+            *slot = table_page.key();
         }
-        let mem = &**self.space.memory();
         // A copy, not `slice`: borrowing the mapping would pull every table page of a large
         // capture into this process's resident memory.
         let mut table = [0u8; PAGE as usize];
-        if mem.read_phys(table_pa, &mut table).is_err() {
+        if !self.space.read_table(table_page, &mut table) {
             self.scan.tables_missing += 1;
             return;
         }
@@ -581,14 +732,30 @@ impl Enumerator<'_> {
                     };
                     self.emit(va, span, state, PageSize::Size4K, f);
                 } else if let Some(state) =
-                    SoftwareState::from_entry(entry).and_then(|s| s.range_state())
+                    self.space.pte.classify(entry).and_then(|s| s.range_state())
                 {
                     self.emit(va, span, state, PageSize::Size4K, flags);
                 }
                 continue;
             }
             if !present && !is_transition(entry) {
-                continue; // non-present subtree
+                // a paged-out table (followed when its page file was given), else a
+                // non-present subtree
+                let software = self.space.pte.classify(entry);
+                if let Some(next) = software.and_then(|s| self.space.paged_out_table(level, s)) {
+                    if self.on_path(next.key(), depth) {
+                        self.scan.loops_skipped += 1;
+                    } else {
+                        self.visit(
+                            next,
+                            level - 1,
+                            va & (u64::MAX >> (64 - mode.va_bits())),
+                            flags,
+                            depth + 1,
+                        );
+                    }
+                }
+                continue;
             }
             let f = flags.with(entry);
             if present && entry & PTE_LARGE != 0 {
@@ -606,19 +773,22 @@ impl Enumerator<'_> {
                 continue;
             }
             let next = entry & FRAME_MASK;
-            let on_path = self.path.get(..=depth).is_some_and(|p| p.contains(&next));
-            if on_path {
+            if self.on_path(next, depth) {
                 self.scan.loops_skipped += 1;
                 continue;
             }
             self.visit(
-                next,
+                TablePage::Phys(next),
                 level - 1,
                 va & (u64::MAX >> (64 - mode.va_bits())),
                 f,
                 depth + 1,
             );
         }
+    }
+
+    fn on_path(&self, key: u64, depth: usize) -> bool {
+        self.path.get(..=depth).is_some_and(|p| p.contains(&key))
     }
 
     fn emit(&mut self, va: u64, span: u64, state: RangeState, page_size: PageSize, f: Flags) {

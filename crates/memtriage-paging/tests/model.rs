@@ -90,7 +90,7 @@ fn soft() -> impl Strategy<Value = (u64, SoftwareState)> {
         }),
         // page file: file 0..16, page index non-zero, protection bits 5..9
         (0u8..16, 1u64..=u64::from(u32::MAX), 0u64..32).prop_map(|(file, off, prot)| {
-            let raw = (off << 32) | (u64::from(file) << 1) | (prot << 5);
+            let raw = (off << 32) | (u64::from(file) << 12) | (prot << 5);
             (raw, SoftwareState::PageFile { file, offset: off })
         }),
         // demand zero: non-zero, high half zero, bits 0, 10, 11 clear

@@ -276,7 +276,7 @@ fn software_states_of_non_present_entries() {
     let mut pt = Pt::new(PagingMode::Level4);
     let base = 0x10_0000_0000u64;
     let proto = 0xFFFF_A000_1234_5400u64 | PROTO; // bit 10, bit 0 clear
-    let pf = (0x1_2345u64 << 32) | (3 << 1) | (4 << 5);
+    let pf = (0x1_2345u64 << 32) | (3 << 12) | (4 << 5);
     let dz = 4 << 5; // protection READWRITE only
     pt.set(base, 1, proto);
     pt.set(base + 0x1000, 1, pf);

@@ -635,6 +635,9 @@ impl Kernel {
                 let t = (u64::from(high) << 32) | u64::from(low);
                 (t != 0).then_some(t)
             });
+        let (pte_format, pte_detail) = crate::swpte::software_pte_format(&space, &profile, base);
+        step("pte:format", true, pte_detail);
+        let space = space.with_pte_format(pte_format);
         Ok(Kernel {
             memory,
             space,
@@ -659,13 +662,10 @@ impl Kernel {
         })
     }
 
-    /// An address space of a process with page-table base `dtb`, sharing this capture.
+    /// An address space of a process with page-table base `dtb`, sharing this capture, the
+    /// kernel's software-PTE layout and its page files.
     pub fn process_space(&self, dtb: u64) -> AddressSpace {
-        AddressSpace::with_mode(
-            self.memory.clone(),
-            dtb & 0x000F_FFFF_FFFF_F000,
-            self.space.mode(),
-        )
+        self.space.with_dtb(dtb & 0x000F_FFFF_FFFF_F000)
     }
 }
 

@@ -1,10 +1,10 @@
 //! Kernel modules from PsLoadedModuleList.
 
 use crate::layout::Layout;
+use crate::list::walk_both_ways;
 use crate::{is_kernel_address, MAX_LIST_ENTRIES};
 use memtriage_paging::AddressSpace;
 use serde::Serialize;
-use std::collections::HashSet;
 
 /// Longest module name read.
 const MAX_NAME_BYTES: u64 = 0x1000;
@@ -36,20 +36,25 @@ pub fn kernel_modules(
     let Some(layout) = &layout.ldr else {
         return (out, warnings);
     };
-    let mut seen = HashSet::new();
     let links = layout.ldr_links[0];
-    let mut link = match space.read_list_entry(head) {
-        Ok(le) => le.flink,
-        Err(e) => {
-            warnings.push(format!("PsLoadedModuleList {head:#x} unreadable: {e}"));
-            return (out, warnings);
-        }
+    let read = |va: u64| {
+        space
+            .read_list_entry(va)
+            .ok()
+            .map(|le| (le.flink, le.blink))
     };
-    while link != head {
-        if !is_kernel_address(link) || !seen.insert(link) || seen.len() > MAX_LIST_ENTRIES {
-            warnings.push(format!("kernel module list broken at {link:#x}"));
-            break;
-        }
+    if read(head).is_none() {
+        warnings.push(format!("PsLoadedModuleList {head:#x} unreadable"));
+        return (out, warnings);
+    }
+    let walk = walk_both_ways(
+        head,
+        read,
+        |va| is_kernel_address(va) && va >= links,
+        MAX_LIST_ENTRIES,
+    );
+    warnings.extend(walk.messages("kernel module list"));
+    for link in walk.links {
         let entry = link - links;
         let base = layout.dll_base.read(space, entry).unwrap_or(0);
         let size = layout.size_of_image.read(space, entry).unwrap_or(0);
@@ -66,13 +71,6 @@ pub fn kernel_modules(
             name,
             path,
         });
-        link = match space.read_list_entry(link) {
-            Ok(le) => le.flink,
-            Err(e) => {
-                warnings.push(format!("kernel module link {link:#x} unreadable: {e}"));
-                break;
-            }
-        };
     }
     (out, warnings)
 }

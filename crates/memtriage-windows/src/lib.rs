@@ -11,16 +11,20 @@
 pub mod discovery;
 pub mod kmodule;
 pub mod layout;
+pub mod list;
 pub mod pe;
 pub mod peb;
 pub mod poolscan;
 pub mod process;
 pub mod protection;
+pub mod swpte;
 pub mod thread;
 pub mod vad;
+pub mod warning;
 
 pub use discovery::{DiscoveryStep, Kernel, Overrides};
 pub use layout::Layout;
+pub use warning::{Structure, Warning};
 
 use memtriage_paging::{TranslateError, VirtError};
 

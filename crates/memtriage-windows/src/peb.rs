@@ -1,11 +1,12 @@
 //! The PEB, its loader lists and process parameters, read in the process's own address space.
 
 use crate::layout::{opt, req, Layout, Loc};
+use crate::list::walk_both_ways;
 use crate::{is_user_address, MAX_LIST_ENTRIES};
 use memtriage_paging::AddressSpace;
 use memtriage_symbols::SymbolError;
 use serde::Serialize;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
 /// Longest path or command line read.
 const MAX_STRING_BYTES: u64 = 0x10000;
@@ -144,11 +145,17 @@ impl PebLayout {
         }
     }
 
-    fn flink(&self, space: &AddressSpace, va: u64) -> Result<u64, memtriage_paging::VirtError> {
+    /// `(Flink, Blink)` of the `LIST_ENTRY` (or `LIST_ENTRY32`) at `va`.
+    fn links(&self, space: &AddressSpace, va: u64) -> Option<(u64, u64)> {
         if self.ptr == 4 {
-            space.read_u32(va).map(u64::from)
+            let f = space.read_u32(va).ok()?;
+            let b = space.read_u32(va.wrapping_add(4)).ok()?;
+            Some((u64::from(f), u64::from(b)))
         } else {
-            space.read_list_entry(va).map(|le| le.flink)
+            space
+                .read_list_entry(va)
+                .ok()
+                .map(|le| (le.flink, le.blink))
         }
     }
 
@@ -232,7 +239,7 @@ pub struct PebInfo {
     pub modules: Vec<LoaderEntry>,
 }
 
-/// Walk one loader list; returns entry addresses in list order.
+/// Walk one loader list from both ends; returns entry addresses in list order.
 fn walk_list(
     space: &AddressSpace,
     layout: &PebLayout,
@@ -241,34 +248,20 @@ fn walk_list(
     warnings: &mut Vec<String>,
     what: &str,
 ) -> Vec<u64> {
-    let mut out = Vec::new();
-    let mut seen = HashSet::new();
-    let mut link = match layout.flink(space, head) {
-        Ok(v) => v,
-        Err(e) => {
-            warnings.push(format!("{what} head {head:#x} unreadable: {e}"));
-            return out;
-        }
-    };
-    while link != head {
-        // A link below the links offset cannot belong to an entry (and would underflow).
-        let entry = link.checked_sub(links).filter(|&e| is_user_address(e));
-        let Some(entry) = entry.filter(|_| {
-            is_user_address(link) && seen.insert(link) && seen.len() <= MAX_LIST_ENTRIES
-        }) else {
-            warnings.push(format!("{what} broken at {link:#x}"));
-            break;
-        };
-        out.push(entry);
-        link = match layout.flink(space, link) {
-            Ok(v) => v,
-            Err(e) => {
-                warnings.push(format!("{what} link {link:#x} unreadable: {e}"));
-                break;
-            }
-        };
+    let read = |va: u64| layout.links(space, va);
+    if read(head).is_none() {
+        warnings.push(format!("{what} head {head:#x} unreadable"));
+        return Vec::new();
     }
-    out
+    // A link below the links offset cannot belong to an entry (and would underflow).
+    let walk = walk_both_ways(
+        head,
+        read,
+        |va| is_user_address(va) && va.checked_sub(links).is_some_and(is_user_address),
+        MAX_LIST_ENTRIES,
+    );
+    warnings.extend(walk.messages(what));
+    walk.links.into_iter().map(|l| l - links).collect()
 }
 
 fn read_entry(space: &AddressSpace, layout: &PebLayout, entry: u64) -> LoaderEntry {

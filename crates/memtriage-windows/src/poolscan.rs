@@ -5,7 +5,7 @@
 
 use crate::is_kernel_address;
 use crate::layout::Layout;
-use crate::process::{decode, plausible_name, Process};
+use crate::process::{decode, Process};
 use memtriage_dump::PhysicalMemory;
 use memtriage_paging::AddressSpace;
 use rayon::prelude::*;
@@ -89,13 +89,9 @@ fn validate_body(mem: &dyn PhysicalMemory, layout: &Layout, body: &[u8]) -> bool
     if pid % 4 != 0 || pid > 0x100_0000 {
         return false;
     }
-    let off = layout.ep_name.offset as usize;
-    let Some(name) = body.get(off..off + 15) else {
-        return false;
-    };
-    if !plausible_name(name) {
-        return false;
-    }
+    // The name is not judged: an odd or empty ImageFileName is itself a finding
+    // (`odd_process_name`), and the dispatcher type, DTB, pid, links and object type already
+    // tell a process from other pool data.
     let links = layout.ep_links as usize;
     match (u64_at(body, links), u64_at(body, links + 8)) {
         (Some(f), Some(b)) => is_kernel_address(f) && is_kernel_address(b),

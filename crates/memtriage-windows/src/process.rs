@@ -1,10 +1,11 @@
 //! Processes: the active process list and the `_EPROCESS` reader.
 
 use crate::layout::Layout;
+use crate::list::walk_both_ways;
+use crate::warning::{Structure, Warning};
 use crate::{is_kernel_address, Result, WinError, MAX_LIST_ENTRIES};
 use memtriage_paging::AddressSpace;
 use serde::Serialize;
-use std::collections::HashSet;
 
 /// Longest image path read from SeAuditProcessCreationInfo.
 const MAX_PATH_BYTES: u64 = 0x2000;
@@ -21,8 +22,10 @@ pub struct Process {
     pub pid: u64,
     /// InheritedFromUniqueProcessId.
     pub ppid: u64,
-    /// ImageFileName (15 bytes, NUL-terminated, printable ASCII kept).
+    /// ImageFileName (15 bytes, NUL-terminated, printable ASCII kept, other bytes escaped).
     pub name: String,
+    /// The ImageFileName is empty or holds bytes that are not printable ASCII.
+    pub odd_name: bool,
     /// Full image path from SeAuditProcessCreationInfo.ImageFileName.
     pub image_path: Option<String>,
     /// CreateTime (FILETIME).
@@ -88,6 +91,7 @@ pub fn decode(
         pid: get(&layout.ep_pid)?,
         ppid: get(&layout.ep_ppid)?,
         name: image_file_name(name_raw),
+        odd_name: !plausible_name(name_raw),
         image_path: None,
         create_time: get(&layout.ep_create_time)?,
         exit_time: get(&layout.ep_exit_time)?,
@@ -156,71 +160,98 @@ pub fn read_eprocess(space: &AddressSpace, layout: &Layout, eprocess: u64) -> Re
 pub struct ProcessList {
     /// Processes in list order, starting with System.
     pub processes: Vec<Process>,
-    /// The list head (PsActiveProcessHead), when the walk came back to it.
+    /// The list head (PsActiveProcessHead), when System's Blink leads to it.
     pub head: Option<u64>,
-    /// Problems met on the way (the walk stops at the first bad link and keeps what it has).
-    pub warnings: Vec<String>,
+    /// Problems met on the way: a break bridged (or not) by walking back from the head, an
+    /// entry that could not be read. The rest of the list is still read.
+    pub warnings: Vec<Warning>,
 }
 
-/// Walk ActiveProcessLinks from the System process until the list closes.
+/// Walk ActiveProcessLinks from both ends.
 ///
 /// The list head (PsActiveProcessHead) lives in the kernel image, not in an `_EPROCESS`; it is
-/// recognised as the System process's Blink and skipped. Bounded, cycle-checked.
+/// found as the System process's Blink. The list is walked along Flink from the head and, if
+/// that breaks, along Blink from the head (see [`crate::list`]); an entry whose `_EPROCESS`
+/// cannot be read is skipped with a warning. Bounded, cycle-checked.
 pub fn walk_active_list(space: &AddressSpace, layout: &Layout, system: u64) -> ProcessList {
     let mut out = ProcessList::default();
-    let start = system.wrapping_add(layout.ep_links);
-    let head = space.read_list_entry(start).ok().map(|le| le.blink);
+    let system_links = system.wrapping_add(layout.ep_links);
+    let links = |va: u64| {
+        space
+            .read_list_entry(va)
+            .ok()
+            .map(|le| (le.flink, le.blink))
+    };
+    let valid = |va: u64| is_kernel_address(va) && va >= layout.ep_links;
+    // PsActiveProcessHead: System's Blink, if it links back to System.
+    let head = links(system_links)
+        .map(|(_, blink)| blink)
+        .filter(|&h| valid(h) && h != system_links)
+        .filter(|&h| links(h).is_some_and(|(f, _)| f == system_links));
     out.head = head;
-    let mut seen = HashSet::new();
-    let mut link = start;
-    loop {
-        // Checked before the entry is read, so a loop never lists a process twice.
-        if !seen.insert(link) {
-            out.warnings
-                .push(format!("process list: loop at {link:#x}"));
-            break;
-        }
-        if Some(link) != head {
-            let ep = link.wrapping_sub(layout.ep_links);
-            match read_eprocess(space, layout, ep) {
-                Ok(p) => out.processes.push(p),
-                Err(e) => {
-                    out.warnings
-                        .push(format!("process list: stopped at _EPROCESS {ep:#x}: {e}"));
-                    break;
-                }
-            }
-        }
-        if seen.len() > MAX_LIST_ENTRIES {
-            out.warnings
-                .push("process list: too many entries; stopped".into());
-            break;
-        }
-        let next = match space.read_list_entry(link) {
-            Ok(le) => le.flink,
-            Err(e) => {
-                out.warnings
-                    .push(format!("process list: unreadable link at {link:#x}: {e}"));
-                break;
-            }
-        };
-        if !is_kernel_address(next) {
-            out.warnings.push(format!(
-                "process list: non-kernel Flink {next:#x} at {link:#x}"
+    let walk = match head {
+        Some(h) => walk_both_ways(h, links, valid, MAX_LIST_ENTRIES),
+        None => {
+            out.warnings.push(Warning::new(
+                Structure::ProcessList,
+                Some(system_links),
+                format!(
+                    "process list: System's Blink at {system_links:#x} does not lead to PsActiveProcessHead; walked from System"
+                ),
             ));
-            break;
+            let mut w = walk_both_ways(system_links, links, valid, MAX_LIST_ENTRIES);
+            w.links.insert(0, system_links);
+            w
         }
-        if next == start {
-            break;
+    };
+    for m in walk.messages("process list") {
+        out.warnings.push(Warning::new(
+            Structure::ProcessList,
+            walk.forward_break.map(|b| b.at),
+            m,
+        ));
+    }
+    for link in walk.links {
+        let ep = link - layout.ep_links;
+        match read_eprocess(space, layout, ep) {
+            Ok(p) => {
+                if p.odd_name {
+                    out.warnings.push(
+                        Warning::new(
+                            Structure::Process,
+                            Some(ep),
+                            format!(
+                                "_EPROCESS {ep:#x}: ImageFileName {:?} is empty or not printable text (escaped)",
+                                p.name
+                            ),
+                        )
+                        .for_pid(p.pid),
+                    );
+                }
+                out.processes.push(p)
+            }
+            Err(e) => out.warnings.push(Warning::new(
+                Structure::Process,
+                Some(ep),
+                format!("process list: _EPROCESS {ep:#x} unreadable: {e}"),
+            )),
         }
-        link = next;
     }
     out
 }
 
-/// Check that a profile makes sense: System reads as pid 4 "System", the list from System
-/// closes (or reaches at least one more process before it breaks), names are printable and
-/// PIDs plausible. Returns the number of processes seen.
+/// Whether a process read through a candidate layout looks like a Windows process: a pid
+/// that is a multiple of 4 below 2^24. Names are not judged: an odd name is a finding, not
+/// a reason to distrust the layout.
+pub fn plausible_pid(pid: u64) -> bool {
+    pid % 4 == 0 && pid <= 0x100_0000
+}
+
+/// Check that a profile makes sense on this capture: the System `_EPROCESS` reads as pid 4
+/// named "System", the list walked from both ends reaches more than System, and the large
+/// majority of its entries have plausible pids. Judged on invariants and on the majority,
+/// never on every entry: one odd or tampered process does not reject a correct layout.
+/// Returns the number of processes seen.
 pub fn validate_list(
     space: &AddressSpace,
     layout: &Layout,
@@ -234,21 +265,27 @@ pub fn validate_list(
         ));
     }
     let list = walk_active_list(space, layout, system);
-    // A list broken further on (a smeared or unlinked Flink) still validates the profile when
-    // System and at least one more process read plausibly; the session's own walk reports
-    // the break as a warning. A list that breaks right after System proves nothing.
-    if let Some(w) = list.warnings.first() {
-        if list.processes.len() < 2 {
-            return Err(w.clone());
-        }
+    if list.processes.len() < 2 {
+        return Err(list.warnings.first().map_or_else(
+            || "the process list holds System alone".to_owned(),
+            |w| w.to_string(),
+        ));
     }
-    for p in &list.processes {
-        if p.pid % 4 != 0 || p.pid > 0x100_0000 || p.name.contains("\\x") || p.name.is_empty() {
-            return Err(format!(
-                "implausible process at {:#x}: pid {} name {:?}",
-                p.eprocess, p.pid, p.name
-            ));
-        }
+    let implausible: Vec<&Process> = list
+        .processes
+        .iter()
+        .filter(|p| !plausible_pid(p.pid))
+        .collect();
+    // More than one in four implausible pids: the layout reads the wrong fields.
+    if implausible.len() * 4 > list.processes.len() {
+        let p = implausible[0];
+        return Err(format!(
+            "{} of {} processes have implausible pids (e.g. pid {} at {:#x})",
+            implausible.len(),
+            list.processes.len(),
+            p.pid,
+            p.eprocess
+        ));
     }
     Ok(list.processes.len())
 }

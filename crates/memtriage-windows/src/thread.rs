@@ -1,11 +1,11 @@
 //! Threads: each process's `_ETHREAD` list and the TEB's stack range.
 
 use crate::layout::Layout;
+use crate::list::walk_both_ways;
 use crate::process::Process;
 use crate::{is_kernel_address, is_user_address, MAX_LIST_ENTRIES};
 use memtriage_paging::AddressSpace;
 use serde::Serialize;
-use std::collections::HashSet;
 
 /// One thread.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -47,31 +47,35 @@ pub fn threads(
         return (out, warnings);
     }
     let head = process.eprocess.wrapping_add(layout.ep_thread_list_head);
-    let mut seen = HashSet::new();
-    let mut link = match kspace.read_list_entry(head) {
-        Ok(le) => le.flink,
-        Err(e) => {
-            warnings.push(format!(
-                "pid {}: thread list head {head:#x} unreadable: {e}",
-                process.pid
-            ));
-            return (out, warnings);
-        }
+    let links = |va: u64| {
+        kspace
+            .read_list_entry(va)
+            .ok()
+            .map(|le| (le.flink, le.blink))
     };
-    while link != head {
-        if !is_kernel_address(link) || !seen.insert(link) || seen.len() > MAX_LIST_ENTRIES {
-            warnings.push(format!(
-                "pid {}: thread list broken at {link:#x}",
-                process.pid
-            ));
-            break;
-        }
+    let walk = walk_both_ways(
+        head,
+        links,
+        |va| is_kernel_address(va) && va >= tl.et_list_entry,
+        MAX_LIST_ENTRIES,
+    );
+    if walk.links.is_empty() && links(head).is_none() {
+        warnings.push(format!(
+            "pid {}: thread list head {head:#x} unreadable",
+            process.pid
+        ));
+        return (out, warnings);
+    }
+    for m in walk.messages("thread list") {
+        warnings.push(format!("pid {}: {m}", process.pid));
+    }
+    for link in walk.links {
         let et = link - tl.et_list_entry;
         let rd = |l: &crate::layout::Loc| l.read(kspace, et);
         let (Some(tid), Some(pid), Some(teb)) = (rd(&tl.et_tid), rd(&tl.et_pid), rd(&tl.et_teb))
         else {
             warnings.push(format!("pid {}: _ETHREAD {et:#x} unreadable", process.pid));
-            break;
+            continue;
         };
         let start_address = tl
             .et_win32_start
@@ -108,16 +112,6 @@ pub fn threads(
             stack_limit,
             stack32,
         });
-        link = match kspace.read_list_entry(link) {
-            Ok(le) => le.flink,
-            Err(e) => {
-                warnings.push(format!(
-                    "pid {}: thread link {link:#x} unreadable: {e}",
-                    process.pid
-                ));
-                break;
-            }
-        };
     }
     (out, warnings)
 }

@@ -10,6 +10,7 @@ mod hidden;
 mod image_identity;
 mod malfind;
 mod paths;
+mod process_name;
 mod unlinked;
 
 pub use bytes::starts_with_pe;
@@ -17,6 +18,7 @@ pub use hidden::{hidden_process_finding, HiddenProcesses};
 pub use image_identity::ImageIdentity;
 pub use malfind::{malfind_hits, Malfind, MalfindHit, RwxEvidence};
 pub use paths::normalize_path;
+pub use process_name::OddProcessName;
 pub use unlinked::{image_list_membership, ListMembership, UnlinkedModules};
 
 use crate::rules::Rule;
@@ -55,6 +57,7 @@ pub fn detectors() -> Vec<Box<dyn Detector>> {
         Box::new(UnlinkedModules),
         Box::new(ImageIdentity),
         Box::new(HiddenProcesses),
+        Box::new(OddProcessName),
     ]
 }
 

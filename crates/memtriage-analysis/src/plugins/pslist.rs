@@ -27,6 +27,7 @@ impl Plugin for PsList {
         for p in list.processes.iter().filter(|p| options.wants(p.pid)) {
             t.push_row(ProcessRow::from(p));
         }
-        Ok(PluginOutput::with_warnings(t, list.warnings.clone()))
+        let warnings = list.warnings.iter().map(ToString::to_string).collect();
+        Ok(PluginOutput::with_warnings(t, warnings))
     }
 }

@@ -36,6 +36,7 @@ impl Plugin for PsTree {
                 t.push_row_at_depth(depth, ProcessRow::from(*p));
             }
         }
-        Ok(PluginOutput::with_warnings(t, list.warnings.clone()))
+        let warnings = list.warnings.iter().map(ToString::to_string).collect();
+        Ok(PluginOutput::with_warnings(t, warnings))
     }
 }

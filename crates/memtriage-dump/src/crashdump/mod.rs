@@ -1,37 +1,41 @@
 //! Windows 64-bit crash dumps (`DUMP_HEADER64`, "PAGEDU64").
 
-use crate::bytes::{u32_at, u32_or_page, u64_at, u64_or_page, PAGE_U32};
-use crate::mapped::Mapped;
+mod header;
+
 use crate::segmented::{Segment, SegmentedImage};
+use crate::source::Evidence;
 use crate::PAGE_SIZE;
-use crate::{bitmap, Capture, CrashDumpHeader, DumpFormat, DumpMetadata, OpenError, TriageInfo};
+use crate::{
+    bitmap, Capture, DumpFormat, DumpMetadata, EmptyCapture, Extents, OpenError, RootCause,
+};
+pub(crate) use header::MAX_RUNS;
+use header::{PAGE_U32, RDMP_HEADER_SIZE, TRIAGE_HEADER_SIZE};
 
 /// Size of `DUMP_HEADER64`.
 const HEADER_SIZE: u64 = 0x2000;
-/// Offset of PhysicalMemoryBlock.NumberOfRuns.
-const RUNS_COUNT: usize = 0x88;
-/// Offset of PhysicalMemoryBlock.NumberOfPages.
-const RUNS_PAGES: usize = 0x90;
-/// Offset of PhysicalMemoryBlock.Run[0].
-const RUNS: usize = 0x98;
-/// Offset of ContextRecord, where the run array must end.
-const CONTEXT_RECORD: usize = 0x348;
-/// Runs that fit between 0x98 and ContextRecord (0x348): 43 × 16 bytes.
-pub(crate) const MAX_RUNS: u32 = ((CONTEXT_RECORD - RUNS) / 16) as u32;
 
 /// Open a crash dump whose first 8 bytes are "PAGEDU64".
-pub(crate) fn open(map: Mapped) -> Result<Capture, OpenError> {
-    let file_len = map.len();
+pub(crate) fn open(ev: Evidence) -> Result<Capture, OpenError> {
+    let file_len = ev.len();
     if file_len < HEADER_SIZE {
-        return Err(map.malformed(format!(
+        return Err(ev.malformed(format!(
             "crash dump header truncated: the file is {file_len} bytes, DUMP_HEADER64 needs \
              {HEADER_SIZE} (0x2000)"
         )));
     }
-    let d = map.bytes();
+    let d = ev.read_upto(0, HEADER_SIZE);
+    let Ok((_, raw)) = header::dump_header64(&d) else {
+        return Err(ev.malformed(format!(
+            "crash dump header unreadable: DUMP_HEADER64 needs {HEADER_SIZE} (0x2000) bytes"
+        )));
+    };
     let mut warnings = Vec::new();
-    let mut header = parse_header(d);
-    let runs = parse_runs(d);
+    let mut header = raw.header;
+    let runs = match raw.number_of_runs {
+        PAGE_U32 => Runs::Absent,
+        n if n > MAX_RUNS => Runs::TooMany(n),
+        n => Runs::Listed(header::runs(&d, n).map(|(_, r)| r).unwrap_or_default()),
+    };
 
     let dump_type = header.dump_type;
     let format = match dump_type {
@@ -43,7 +47,7 @@ pub(crate) fn open(map: Mapped) -> Result<Capture, OpenError> {
         9 => DumpFormat::CrashDumpKernelUser,
         10 => DumpFormat::CrashDumpComplete,
         other => {
-            return Err(map.unsupported(format!(
+            return Err(ev.unsupported(format!(
                 "crash dump with DumpType {other} (this reader knows 1 full, 4 triage, 5/6 \
                  bitmap, 8/9/10 RDMP)"
             )))
@@ -53,7 +57,7 @@ pub(crate) fn open(map: Mapped) -> Result<Capture, OpenError> {
         Runs::Absent => {}
         Runs::TooMany(n) => {
             if dump_type == 1 {
-                return Err(map.malformed(format!(
+                return Err(ev.malformed(format!(
                     "PhysicalMemoryBlock.NumberOfRuns is {n}, but at most {MAX_RUNS} runs fit in \
                      the header (0x98..0x348)"
                 )));
@@ -70,37 +74,10 @@ pub(crate) fn open(map: Mapped) -> Result<Capture, OpenError> {
     meta.crash_dump = Some(header);
 
     match dump_type {
-        1 => open_full(map, meta),
-        4 => open_triage(map, meta),
-        5 | 6 => bitmap::open(map, meta),
-        _ => open_rdmp(map, meta),
-    }
-}
-
-/// Every `DUMP_HEADER64` field of [`CrashDumpHeader`], "PAGE"-filled fields read as 0.
-fn parse_header(d: &[u8]) -> CrashDumpHeader {
-    CrashDumpHeader {
-        major_version: u32_or_page(d, 0x8),
-        minor_version: u32_or_page(d, 0xC),
-        directory_table_base: u64_or_page(d, 0x10),
-        pfn_database: u64_or_page(d, 0x18),
-        ps_loaded_module_list: u64_or_page(d, 0x20),
-        ps_active_process_head: u64_or_page(d, 0x28),
-        machine_image_type: u32_or_page(d, 0x30),
-        number_processors: u32_or_page(d, 0x34),
-        bugcheck_code: u32_or_page(d, 0x38),
-        bugcheck_parameters: [
-            u64_or_page(d, 0x40),
-            u64_or_page(d, 0x48),
-            u64_or_page(d, 0x50),
-            u64_or_page(d, 0x58),
-        ],
-        kd_debugger_data_block: u64_or_page(d, 0x80),
-        dump_type: u32_or_page(d, 0xF98),
-        system_time: u64_or_page(d, 0xFA8),
-        system_up_time: u64_or_page(d, 0x1030),
-        number_of_pages: u64_or_page(d, RUNS_PAGES),
-        runs: Vec::new(),
+        1 => open_full(ev, meta),
+        4 => open_triage(ev, meta),
+        5 | 6 => bitmap::open(ev, meta),
+        _ => open_rdmp(ev, meta),
     }
 }
 
@@ -114,23 +91,8 @@ enum Runs {
     Listed(Vec<(u64, u64)>),
 }
 
-fn parse_runs(d: &[u8]) -> Runs {
-    match u32_at(d, RUNS_COUNT) {
-        None | Some(PAGE_U32) => Runs::Absent,
-        Some(n) if n > MAX_RUNS => Runs::TooMany(n),
-        Some(n) => Runs::Listed(
-            (0..n as usize)
-                .map(|i| {
-                    let o = RUNS + i * 16;
-                    (u64_at(d, o).unwrap_or(0), u64_at(d, o + 8).unwrap_or(0))
-                })
-                .collect(),
-        ),
-    }
-}
-
 /// DumpType 1: pages stored from 0x2000 in run order.
-fn open_full(map: Mapped, mut meta: DumpMetadata) -> Result<Capture, OpenError> {
+fn open_full(ev: Evidence, mut meta: DumpMetadata) -> Result<Capture, OpenError> {
     let (runs, stated_pages) = match &meta.crash_dump {
         Some(h) => (h.runs.clone(), h.number_of_pages),
         None => (Vec::new(), 0),
@@ -139,13 +101,14 @@ fn open_full(map: Mapped, mut meta: DumpMetadata) -> Result<Capture, OpenError> 
         meta.warnings.push(
             "full crash dump whose PhysicalMemoryBlock lists no runs: no physical memory".into(),
         );
+        meta.root_cause = Some(RootCause::empty(EmptyCapture::NoRuns));
     }
     let mut segs = Vec::with_capacity(runs.len());
     let mut file_off = HEADER_SIZE;
     let mut total_pages = 0u64;
     for (i, &(base, count)) in runs.iter().enumerate() {
         let overflow = || {
-            map.malformed(format!(
+            ev.malformed(format!(
                 "run {i} (BasePage {base:#x}, PageCount {count:#x}) overflows the 64-bit address \
                  space"
             ))
@@ -165,63 +128,20 @@ fn open_full(map: Mapped, mut meta: DumpMetadata) -> Result<Capture, OpenError> 
              {total_pages:#x} pages"
         ));
     }
-    Ok(Box::new(SegmentedImage::new(
-        map,
-        segs,
-        meta,
-        "the PhysicalMemoryBlock runs",
-    )))
+    Ok(Box::new(SegmentedImage::new(ev, segs, meta, Extents::Runs)))
 }
 
 /// DumpType 4: header and triage data only.
-fn open_triage(map: Mapped, mut meta: DumpMetadata) -> Result<Capture, OpenError> {
+fn open_triage(ev: Evidence, mut meta: DumpMetadata) -> Result<Capture, OpenError> {
     meta.warnings.push(
         "triage dump (DumpType 4): it holds no full physical memory, only the header and the \
          triage data (driver list, crashing thread, stack); no physical ranges are readable"
             .into(),
     );
-    let d = map.bytes();
-    let file_len = map.len();
-    let t = 0x2000usize;
-    let r32 = |o: usize| u32_at(d, t + o);
-    let r64 = |o: usize| u64_at(d, t + o);
-    if r32(0x7C).is_none() {
-        meta.warnings.push(format!(
-            "triage header (TRIAGE_DUMP64 at 0x2000, 0x80 bytes) truncated: file is {file_len} \
-             bytes"
-        ));
-    } else {
-        let g32 = |o: usize| r32(o).unwrap_or(0);
-        let g64 = |o: usize| r64(o).unwrap_or(0);
-        let info = TriageInfo {
-            service_pack_build: g32(0x00),
-            size_of_dump: g32(0x04),
-            valid_offset: g32(0x08),
-            context_offset: g32(0x0C),
-            exception_offset: g32(0x10),
-            mm_offset: g32(0x14),
-            unloaded_drivers_offset: g32(0x18),
-            prcb_offset: g32(0x1C),
-            process_offset: g32(0x20),
-            thread_offset: g32(0x24),
-            call_stack_offset: g32(0x28),
-            size_of_call_stack: g32(0x2C),
-            driver_list_offset: g32(0x30),
-            driver_count: g32(0x34),
-            string_pool_offset: g32(0x38),
-            string_pool_size: g32(0x3C),
-            broken_driver_offset: g32(0x40),
-            triage_options: g32(0x44),
-            top_of_stack: g64(0x48),
-            // 0x50..0x60: the IA-64 backing-store union, unused on x64.
-            data_page_address: g64(0x60),
-            data_page_offset: g32(0x68),
-            data_page_size: g32(0x6C),
-            debugger_data_offset: g32(0x70),
-            debugger_data_size: g32(0x74),
-            data_blocks_offset: g32(0x78),
-            data_block_count: g32(0x7C),
-        };
+    meta.root_cause = Some(RootCause::empty(EmptyCapture::TriageDump));
+    let file_len = ev.len();
+    let t = ev.read_upto(HEADER_SIZE, TRIAGE_HEADER_SIZE as u64);
+    if let Ok((_, info)) = header::triage_dump64(&t) {
         let within = |off: u32, len: u64| u64::from(off).saturating_add(len) <= file_len;
         let checks = [
             ("ValidOffset", info.valid_offset, 4u64),
@@ -263,46 +183,41 @@ fn open_triage(map: Mapped, mut meta: DumpMetadata) -> Result<Capture, OpenError
                 ));
             }
         }
-        if d.get(info.valid_offset as usize..(info.valid_offset as usize).saturating_add(4))
-            != Some(b"TRGD".as_slice())
-        {
+        let mut marker = [0u8; 4];
+        if !ev.read_at(u64::from(info.valid_offset), &mut marker) || &marker != b"TRGD" {
             meta.warnings.push(format!(
                 "triage header: no \"TRGD\" validity marker at ValidOffset {:#x}",
                 info.valid_offset
             ));
         }
         meta.triage = Some(info);
+    } else {
+        meta.warnings.push(format!(
+            "triage header (TRIAGE_DUMP64 at 0x2000, 0x80 bytes) truncated: file is {file_len} \
+             bytes"
+        ));
     }
     Ok(Box::new(SegmentedImage::new(
-        map,
+        ev,
         Vec::new(),
         meta,
-        "the triage dump",
+        Extents::TriageDump,
     )))
 }
 
-/// Offsets inside the "RDMP" header at 0x2000 (layout as kdmp-parser reads it).
-const RDMP: usize = 0x2000;
-/// The PFN range array of an RDMP header.
-const RDMP_RANGES: usize = RDMP + 0x30;
-
 /// DumpType 8/9/10: "RDMP" header with PFN ranges, pages stored from FirstPageOffset.
-fn open_rdmp(map: Mapped, mut meta: DumpMetadata) -> Result<Capture, OpenError> {
-    let d = map.bytes();
-    let file_len = map.len();
+fn open_rdmp(ev: Evidence, mut meta: DumpMetadata) -> Result<Capture, OpenError> {
+    let file_len = ev.len();
     let complete = meta.format == DumpFormat::CrashDumpComplete;
-    let (Some(marker), Some(sig), Some(metadata_size), Some(first_page)) = (
-        u32_at(d, RDMP),
-        d.get(RDMP + 4..RDMP + 12),
-        u64_at(d, RDMP + 0x10),
-        u64_at(d, RDMP + 0x18),
-    ) else {
-        return Err(map.malformed(format!(
+    let raw = ev.read_upto(HEADER_SIZE, RDMP_HEADER_SIZE as u64);
+    let Ok((_, h)) = header::rdmp_header(&raw) else {
+        return Err(ev.malformed(format!(
             "RDMP header at 0x2000 truncated: file is {file_len} bytes"
         )));
     };
-    if sig != b"RDMPDUMP" {
-        return Err(map.malformed(format!(
+    let (marker, metadata_size, first_page) = (h.marker, h.metadata_size, h.first_page);
+    if &h.signature != b"RDMPDUMP" {
+        return Err(ev.malformed(format!(
             "{} crash dump without the \"RDMP\" + \"DUMP\" header at file offset 0x2004",
             meta.format.name()
         )));
@@ -313,7 +228,7 @@ fn open_rdmp(map: Mapped, mut meta: DumpMetadata) -> Result<Capture, OpenError> 
     }
     if metadata_size == 0 || first_page == 0 {
         return Err(
-            map.malformed("RDMP header has no metadata size or no first-page offset".to_string())
+            ev.malformed("RDMP header has no metadata size or no first-page offset".to_string())
         );
     }
     if metadata_size.checked_add(0x2020) != Some(first_page) {
@@ -327,22 +242,20 @@ fn open_rdmp(map: Mapped, mut meta: DumpMetadata) -> Result<Capture, OpenError> 
             "RDMP header: metadata size {metadata_size:#x} is not a multiple of 16"
         ));
     }
-    let total_pages = if complete {
-        u64_at(d, RDMP + 0x28).unwrap_or(0)
-    } else {
-        u64::MAX
-    };
+    let total_pages = if complete { h.total_pages } else { u64::MAX };
     let declared = metadata_size / 16;
-    let fit = file_len.saturating_sub(RDMP_RANGES as u64) / 16;
+    let ranges_at = HEADER_SIZE + RDMP_HEADER_SIZE as u64;
+    let fit = file_len.saturating_sub(ranges_at) / 16;
     if declared > fit {
         meta.warnings.push(format!(
             "RDMP header declares {declared} PFN range entries but only {fit} fit in the file"
         ));
     }
+    let table = ev.read_upto(ranges_at, declared.min(fit) * 16);
     let mut segs = Vec::new();
     let mut file_off = first_page;
     let mut pages = 0u64;
-    for i in 0..declared.min(fit) {
+    for (i, entry) in (0u64..).zip(table.chunks_exact(16)) {
         if pages >= total_pages {
             if pages > total_pages {
                 meta.warnings.push(format!(
@@ -352,15 +265,14 @@ fn open_rdmp(map: Mapped, mut meta: DumpMetadata) -> Result<Capture, OpenError> 
             }
             break;
         }
-        let o = RDMP_RANGES + (i as usize) * 16;
-        let (Some(pfn), Some(count)) = (u64_at(d, o), u64_at(d, o + 8)) else {
+        let Ok((_, (pfn, count))) = header::rdmp_range(entry) else {
             break;
         };
         if pfn == 0 {
             break; // terminator
         }
         let overflow = || {
-            map.malformed(format!(
+            ev.malformed(format!(
                 "RDMP PFN range {i} (PFN {pfn:#x}, {count:#x} pages) overflows the 64-bit \
                  address space"
             ))
@@ -373,9 +285,9 @@ fn open_rdmp(map: Mapped, mut meta: DumpMetadata) -> Result<Capture, OpenError> 
         pages = pages.saturating_add(count);
     }
     Ok(Box::new(SegmentedImage::new(
-        map,
+        ev,
         segs,
         meta,
-        "the RDMP PFN ranges",
+        Extents::RdmpRanges,
     )))
 }
