@@ -1,6 +1,8 @@
 //! Command-line arguments (clap derive) shared by every subcommand.
 
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap_complete::Shell;
 use memtriage_report::Severity;
 use std::path::PathBuf;
 
@@ -95,7 +97,7 @@ pub struct OverrideArgs {
 #[derive(Debug, Clone, Args)]
 pub struct OutputArgs {
     /// Output format [default: table on a terminal, json otherwise].
-    #[arg(long, short = 'f', value_enum)]
+    #[arg(long, short = 'f', value_enum, ignore_case = true)]
     pub format: Option<Format>,
     /// No progress display on stderr.
     #[arg(long, short = 'q')]
@@ -116,13 +118,14 @@ pub struct PluginArgs {
     #[arg(long)]
     pub wow64: bool,
     /// Exit 1 when a finding at or above this severity is raised.
-    #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
+    #[arg(long, value_name = "SEVERITY", value_parser = severity_parser(), ignore_case = true)]
     pub fail_on: Option<Severity>,
 }
 
-/// Parse a severity name.
-pub fn parse_severity(s: &str) -> Result<Severity, String> {
-    s.parse::<Severity>().map_err(|e| e.to_string())
+/// The `--fail-on` parser: one of the severity names (listed in `--help`), any case.
+pub fn severity_parser() -> impl TypedValueParser<Value = Severity> {
+    PossibleValuesParser::new(Severity::ALL.map(|s| PossibleValue::new(s.as_str())))
+        .try_map(|s| s.parse::<Severity>())
 }
 
 /// memtriage: triage Windows x64 memory captures offline.
@@ -142,6 +145,9 @@ pub fn parse_severity(s: &str) -> Result<Severity, String> {
     propagate_version = true
 )]
 pub struct Cli {
+    /// On errors, also print the steps that were tried (kernel discovery chain).
+    #[arg(long, short = 'v', global = true)]
+    pub verbose: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -157,8 +163,44 @@ pub enum Command {
     Report(ReportArgs),
     /// Compare two JSON reports (exit 1 when they differ): the CI regression check.
     Diff(DiffArgs),
-    /// List the detection rules (ids, severity, ATT&CK techniques).
+    /// List the detection rules (ids, the severities each can raise, ATT&CK techniques).
     Rules(RulesArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell) on stdout.
+    Completions(CompletionsArgs),
+    /// Print the man page (roff) on stdout.
+    Man,
+}
+
+/// `completions` arguments.
+#[derive(Debug, Clone, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum, ignore_case = true)]
+    pub shell: ShellArg,
+}
+
+/// Shells `completions` writes a script for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ShellArg {
+    /// Bash (source it, or put it in /etc/bash_completion.d/).
+    Bash,
+    /// Zsh (put it on $fpath as `_memtriage`).
+    Zsh,
+    /// Fish (put it in ~/.config/fish/completions/).
+    Fish,
+    /// PowerShell (dot-source it from $PROFILE).
+    Powershell,
+}
+
+impl From<ShellArg> for Shell {
+    fn from(s: ShellArg) -> Shell {
+        match s {
+            ShellArg::Bash => Shell::Bash,
+            ShellArg::Zsh => Shell::Zsh,
+            ShellArg::Fish => Shell::Fish,
+            ShellArg::Powershell => Shell::PowerShell,
+        }
+    }
 }
 
 /// `info` arguments.
@@ -167,7 +209,7 @@ pub struct InfoArgs {
     #[command(flatten)]
     pub capture: CaptureArgs,
     /// Output format [default: table on a terminal, json otherwise].
-    #[arg(long, short = 'f', value_enum)]
+    #[arg(long, short = 'f', value_enum, ignore_case = true)]
     pub format: Option<Format>,
 }
 
@@ -180,17 +222,18 @@ pub struct VtopArgs {
     #[arg(value_parser = parse_address, value_name = "ADDRESS")]
     pub address: u64,
     /// Translate in this process's address space.
-    #[arg(long, conflicts_with = "dtb")]
+    #[arg(long, short = 'p', value_name = "PID", conflicts_with = "dtb")]
     pub pid: Option<u64>,
     /// Output format [default: table on a terminal, json otherwise].
-    #[arg(long, short = 'f', value_enum)]
+    #[arg(long, short = 'f', value_enum, ignore_case = true)]
     pub format: Option<Format>,
 }
 
 /// `report` arguments.
 #[derive(Debug, Clone, Args)]
 pub struct ReportArgs {
-    /// Captures to triage: files, or directories whose files are all triaged.
+    /// Captures to triage: files, or directories (every file in them that is a capture; the
+    /// others are listed on stderr and skipped). A file named twice is triaged once.
     #[arg(value_name = "IMAGE", required = true)]
     pub images: Vec<PathBuf>,
     #[command(flatten)]
@@ -207,13 +250,14 @@ pub struct ReportArgs {
     #[arg(long, value_name = "FILE")]
     pub suppress: Option<PathBuf>,
     /// Exit 1 when a finding at or above this severity remains after suppression.
-    #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
+    #[arg(long, value_name = "SEVERITY", value_parser = severity_parser(), ignore_case = true)]
     pub fail_on: Option<Severity>,
-    /// Captures analysed in parallel (several captures).
-    #[arg(long, short = 'j', default_value_t = 1)]
-    pub jobs: usize,
-    /// With several captures: write one report per capture into this directory
-    /// (`<capture file name>.report.json`, or `.txt` for table).
+    /// Captures analysed in parallel (at least 1; capped at the number of captures and CPUs).
+    #[arg(long, short = 'j', default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub jobs: u32,
+    /// Write one report per capture into this directory (created if missing), also for one
+    /// capture: `NAME.report.json` (`.report.jsonl`, `.report.txt`, `.findings.csv` by format),
+    /// NAME the capture's file name, prefixed by its folder names when two captures share it.
     #[arg(long, value_name = "DIR")]
     pub output_dir: Option<PathBuf>,
 }
@@ -226,7 +270,7 @@ pub struct DiffArgs {
     /// The new report (JSON).
     pub new: PathBuf,
     /// Output format [default: table on a terminal, json otherwise].
-    #[arg(long, short = 'f', value_enum)]
+    #[arg(long, short = 'f', value_enum, ignore_case = true)]
     pub format: Option<Format>,
 }
 
@@ -234,6 +278,6 @@ pub struct DiffArgs {
 #[derive(Debug, Clone, Args)]
 pub struct RulesArgs {
     /// Output format [default: table on a terminal, json otherwise].
-    #[arg(long, short = 'f', value_enum)]
+    #[arg(long, short = 'f', value_enum, ignore_case = true)]
     pub format: Option<Format>,
 }

@@ -4,30 +4,96 @@ use crate::args::{
     Cli, Command, DiffArgs, Format, InfoArgs, OverrideArgs, PluginArgs, ReportArgs, RulesArgs,
     VtopArgs,
 };
-use crate::output::{resolve, to_stdout, write, Progress};
+use crate::diagnose;
+use crate::failure::Failure;
+use crate::fleet;
+use crate::generate;
+use crate::layout;
+use crate::output::{emit, resolve, to_stdout, write, Progress};
 use clap::{Args, CommandFactory, FromArgMatches};
 use memtriage_analysis::report::{build_report, system_block};
 use memtriage_analysis::{registry, Plugin, PluginOptions, Session, SessionOptions};
 use memtriage_paging::{level_name, AddressSpace, PageFiles};
 use memtriage_report::{
-    diff, fail_on, read_report, write_diff_json, write_diff_table, write_report_json,
-    write_report_jsonl, write_report_table, Cell, Column, ColumnKind, Finding, JsonlOptions,
-    Report, Severity, SuppressionList, Table,
+    diff, fail_on, read_report, wrap_to_width, write_diff_json, write_diff_table,
+    write_report_json, write_report_jsonl, write_report_table_with, write_table_with, Cell, Column,
+    ColumnKind, Finding, JsonlOptions, Report, Severity, SuppressionList, Table, TextLayout,
 };
 use memtriage_windows::Overrides;
 use serde_json::{json, Value};
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-/// Parse the command line and run; returns the exit code or a one-line error.
-pub fn run() -> Result<u8, String> {
-    let plugins = registry();
+/// The whole command line: the built-in commands plus one subcommand per registered plugin.
+pub fn command(plugins: &[Box<dyn Plugin>]) -> clap::Command {
     let mut cmd = Cli::command();
-    for p in &plugins {
+    for p in plugins {
         cmd =
             cmd.subcommand(PluginArgs::augment_args(clap::Command::new(p.name())).about(p.about()));
     }
-    let matches = cmd.get_matches();
+    cmd
+}
+
+/// Parse the command line, run, report any failure on stderr (one line; the steps behind it
+/// with `-v`); returns the exit code.
+pub fn run() -> u8 {
+    let plugins = registry();
+    let matches = match command(&plugins).try_get_matches() {
+        Ok(m) => m,
+        Err(e) => return usage_error(&e),
+    };
+    let verbose = matches.get_flag("verbose");
+    match dispatch(&plugins, &matches) {
+        Ok(code) => code,
+        Err(failure) => {
+            report_failure(&failure, verbose);
+            2
+        }
+    }
+}
+
+/// Prints `failure`: `memtriage: error: LINE`, then with `-v` one line per step tried
+/// (innermost first); without `-v` the line says how many steps `-v` would show.
+pub fn report_failure(failure: &Failure, verbose: bool) {
+    if failure.steps.is_empty() {
+        eprintln!("memtriage: error: {}", failure.line);
+    } else if verbose {
+        eprintln!("memtriage: error: {}", failure.line);
+        for step in &failure.steps {
+            eprintln!("memtriage:   tried {step}");
+        }
+    } else {
+        eprintln!(
+            "memtriage: error: {} (-v shows the {} steps tried)",
+            failure.line,
+            failure.steps.len()
+        );
+    }
+}
+
+/// Help and version go to stdout (exit 0); usage errors get the one error prefix and exit 2.
+fn usage_error(e: &clap::Error) -> u8 {
+    use clap::error::ErrorKind;
+    match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+            let _ = e.print();
+            0
+        }
+        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            // `memtriage` alone: the help, on stderr, exit 2.
+            let _ = e.print();
+            2
+        }
+        _ => {
+            let text = e.render().to_string();
+            let text = text.strip_prefix("error: ").unwrap_or(&text);
+            eprint!("memtriage: error: {text}");
+            2
+        }
+    }
+}
+
+fn dispatch(plugins: &[Box<dyn Plugin>], matches: &clap::ArgMatches) -> Result<u8, Failure> {
     let Some((name, sub)) = matches.subcommand() else {
         return Err("no command given (see --help)".into());
     };
@@ -35,13 +101,26 @@ pub fn run() -> Result<u8, String> {
         let args = PluginArgs::from_arg_matches(sub).map_err(|e| e.to_string())?;
         return run_plugin(plugin.as_ref(), &args);
     }
-    let cli = Cli::from_arg_matches(&matches).map_err(|e| e.to_string())?;
+    let cli = Cli::from_arg_matches(matches).map_err(|e| e.to_string())?;
     match cli.command {
         Command::Info(a) => info(&a),
         Command::Vtop(a) => vtop(&a),
-        Command::Report(a) => report(&a),
+        Command::Report(a) => report(&a, matches.get_flag("verbose")),
         Command::Diff(a) => diff_cmd(&a),
         Command::Rules(a) => rules(&a),
+        Command::Completions(a) => {
+            let mut cmd = command(plugins);
+            to_stdout(|w| {
+                generate::completions(&mut cmd, a.shell, w);
+                Ok(())
+            })?;
+            Ok(0)
+        }
+        Command::Man => {
+            let cmd = command(plugins);
+            to_stdout(|w| generate::man(&cmd, w))?;
+            Ok(0)
+        }
     }
 }
 
@@ -56,7 +135,7 @@ fn overrides(o: &OverrideArgs) -> Overrides {
     }
 }
 
-fn open_session(image: &Path, o: &OverrideArgs) -> Result<Session, String> {
+fn open_session(image: &Path, o: &OverrideArgs) -> Result<Session, Failure> {
     let options = SessionOptions {
         overrides: overrides(o),
         user_dtb: o.user_dtb,
@@ -70,12 +149,44 @@ fn open_session(image: &Path, o: &OverrideArgs) -> Result<Session, String> {
             let capture = memtriage_dump::open_with(image, &open).map_err(|e| e.to_string())?;
             Session::from_memory(image, std::sync::Arc::from(capture), options)
         }
-        None => Session::open(image, options).map_err(|e| e.to_string())?,
+        None => Session::open(image, options).map_err(|e| Failure::new(e.to_string()))?,
     };
     // Captures of other architectures stop here, for every command (info and triage dumps too).
     memtriage_windows::discovery::require_x64(session.memory().metadata())
-        .map_err(|e| format!("{}: {e}", image.display()))?;
+        .map_err(|e| Failure::new(format!("{}: {e}", image.display())))?;
     Ok(session)
+}
+
+/// A warning when `--build` contradicts the NtBuildNumber read from the capture.
+fn build_warning(session: &Session, o: &OverrideArgs) -> Option<String> {
+    let asked = o.build?;
+    let k = session.kernel().ok()?;
+    let read = k.nt_build_number? & 0xFFFF;
+    (read != asked)
+        .then(|| format!("--build {asked} contradicts the capture's NtBuildNumber (build {read})"))
+}
+
+/// Fails with exit 2 when a `--pid` names no process: neither on the active list nor found
+/// by the pool scan (scanned only when the list lacks it).
+fn check_pids(session: &Session, pids: &[u64]) -> Result<(), Failure> {
+    let listed = session
+        .processes()
+        .map_err(|e| diagnose::explain(session, &e))?;
+    for &pid in pids {
+        if listed.processes.iter().any(|p| p.pid == pid) {
+            continue;
+        }
+        let scanned = session
+            .scanned()
+            .map_err(|e| diagnose::explain(session, &e))?;
+        if !scanned.iter().any(|s| s.process.pid == pid) {
+            return Err(Failure::new(format!(
+                "{}: no process with pid {pid} (not on the active list, not found by the pool scan)",
+                session.path().display()
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn print_warnings(warnings: &[String], quiet: bool) {
@@ -90,9 +201,12 @@ fn print_warnings(warnings: &[String], quiet: bool) {
     }
 }
 
-fn run_plugin(plugin: &dyn Plugin, args: &PluginArgs) -> Result<u8, String> {
+fn run_plugin(plugin: &dyn Plugin, args: &PluginArgs) -> Result<u8, Failure> {
     let session = open_session(&args.capture.image, &args.capture.overrides)?;
     let format = resolve(args.output.format);
+    if !args.pid.is_empty() {
+        check_pids(&session, &args.pid)?;
+    }
     let total = session.memory().total_bytes();
     let progress = if plugin.needs().pool_scan {
         Some(Progress::bytes(
@@ -108,18 +222,29 @@ fn run_plugin(plugin: &dyn Plugin, args: &PluginArgs) -> Result<u8, String> {
         pids: args.pid.clone(),
         wow64: args.wow64,
     };
-    let out = plugin.run(&session, &options).map_err(|e| e.to_string())?;
+    let out = plugin
+        .run(&session, &options)
+        .map_err(|e| diagnose::explain(&session, &e))?;
     drop(progress);
     let mut warnings = session.warnings();
     warnings.extend(out.warnings.iter().cloned());
+    warnings.extend(build_warning(&session, &args.capture.overrides));
     print_warnings(&warnings, args.output.quiet);
-    to_stdout(|w| {
-        write(w, &out.table, format)?;
-        if !out.findings.is_empty() && format == Format::Table {
-            writeln!(w)?;
-            write(w, &findings_table(&out.findings), format)?;
+    emit(format, |w, width| match width {
+        Some(width) => {
+            let (shown, layout) = layout::for_humans(&out.table, width);
+            write_table_with(w, &shown, &layout)?;
+            if !out.findings.is_empty() {
+                writeln!(w)?;
+                write_table_with(
+                    w,
+                    &findings_table(&out.findings),
+                    &TextLayout::width(Some(width)),
+                )?;
+            }
+            Ok(())
         }
-        Ok(())
+        None => write(w, &out.table, format),
     })?;
     Ok(match args.fail_on {
         Some(level) if fail_on(&out.findings, level) => 1,
@@ -156,7 +281,7 @@ fn hex(v: u64) -> Value {
     Value::String(format!("{v:#x}"))
 }
 
-fn info(a: &InfoArgs) -> Result<u8, String> {
+fn info(a: &InfoArgs) -> Result<u8, Failure> {
     let session = open_session(&a.capture.image, &a.capture.overrides)?;
     let mem = session.memory();
     let meta = mem.metadata();
@@ -168,8 +293,8 @@ fn info(a: &InfoArgs) -> Result<u8, String> {
         "physical_ranges": {
             "count": ranges.len(),
             "total_bytes": mem.total_bytes(),
-            "first": ranges.first().map(|r| json!({"start": hex(r.start), "end": hex(r.end())})),
-            "last": ranges.last().map(|r| json!({"start": hex(r.start), "end": hex(r.end())})),
+            "first": ranges.first().map(|r| inclusive_range(r.start, r.end())),
+            "last": ranges.last().map(|r| inclusive_range(r.start, r.end())),
         },
     });
     if let Some(h) = &meta.crash_dump {
@@ -226,7 +351,10 @@ fn info(a: &InfoArgs) -> Result<u8, String> {
     }
     let mut warnings = meta.warnings.clone();
     if ranges.is_empty() {
-        doc["kernel"] = json!({"error": "the capture holds no physical memory"});
+        let cause = diagnose::capture_cause(&session)
+            .map(|c| c.to_string())
+            .unwrap_or_else(|| "the capture holds no physical memory".to_owned());
+        doc["kernel"] = json!({ "error": cause });
     } else {
         match (session.kernel(), system_block(&session)) {
             (Ok(k), Ok(sys)) => {
@@ -251,20 +379,27 @@ fn info(a: &InfoArgs) -> Result<u8, String> {
                 warnings.extend(k.warnings.iter().cloned());
             }
             (Err(e), _) | (_, Err(e)) => {
-                doc["kernel"] = json!({"error": e.to_string()});
-                warnings.push(format!("kernel not found: {e}"));
+                let (cause, steps) = match &e {
+                    memtriage_analysis::AnalysisError::Kernel { message, .. } => {
+                        diagnose::kernel_cause(&session, message)
+                    }
+                    other => (other.to_string(), Vec::new()),
+                };
+                doc["kernel"] = json!({"error": cause, "steps_tried": steps});
+                warnings.push(cause);
             }
         }
     }
+    warnings.extend(build_warning(&session, &a.capture.overrides));
     doc["warnings"] = json!(warnings);
     let format = resolve(a.format);
-    to_stdout(|w| match format {
-        Format::Json | Format::Jsonl => {
-            if format == Format::Json {
-                serde_json::to_writer_pretty(&mut *w, &doc)?;
-            } else {
-                serde_json::to_writer(&mut *w, &doc)?;
-            }
+    emit(format, |w, width| match format {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut *w, &doc)?;
+            writeln!(w)
+        }
+        Format::Jsonl => {
+            serde_json::to_writer(&mut *w, &doc)?;
             writeln!(w)
         }
         Format::Table | Format::Csv => {
@@ -276,10 +411,51 @@ fn info(a: &InfoArgs) -> Result<u8, String> {
                 ],
             );
             flatten("", &doc, &mut t);
-            write(w, &t, format)
+            match width {
+                Some(width) => {
+                    write_table_with(w, &wrap_values(&t, width), &TextLayout::width(Some(width)))
+                }
+                None => write(w, &t, format),
+            }
         }
     })?;
     Ok(0)
+}
+
+/// An inclusive physical range: `end` is the last byte (as everywhere in memtriage's output).
+fn inclusive_range(start: u64, end_exclusive: u64) -> Value {
+    json!({"start": hex(start), "end": hex(end_exclusive.saturating_sub(1).max(start))})
+}
+
+/// The `info` field/value table with long values (errors, warnings, steps) wrapped onto
+/// continuation rows (empty field) so that every line fits `width`.
+fn wrap_values(t: &Table, width: usize) -> Table {
+    let field_width = t
+        .rows
+        .iter()
+        .filter_map(|r| r.first())
+        .map(|c| c.to_plain().chars().count())
+        .max()
+        .unwrap_or(0)
+        .max("field".len());
+    let room = width.saturating_sub(field_width + 2).max(20);
+    let mut out = Table::new(t.title.clone(), t.columns.clone());
+    for row in &t.rows {
+        match (row.first(), row.get(1)) {
+            (Some(field), Some(Cell::Text(value))) if value.chars().count() > room => {
+                for (i, line) in wrap_to_width(value, room).into_iter().enumerate() {
+                    let f = if i == 0 {
+                        field.clone()
+                    } else {
+                        Cell::Text(String::new())
+                    };
+                    out.push(vec![f, Cell::Text(line)]);
+                }
+            }
+            _ => out.push(row.clone()),
+        }
+    }
+    out
 }
 
 fn flatten(prefix: &str, v: &Value, t: &mut Table) {
@@ -308,7 +484,7 @@ fn flatten(prefix: &str, v: &Value, t: &mut Table) {
     }
 }
 
-fn vtop(a: &VtopArgs) -> Result<u8, String> {
+fn vtop(a: &VtopArgs) -> Result<u8, Failure> {
     let session = open_session(&a.capture.image, &a.capture.overrides)?;
     let space: AddressSpace = match (a.capture.overrides.dtb, a.pid) {
         (Some(dtb), _) => AddressSpace::with_mode(
@@ -321,11 +497,15 @@ fn vtop(a: &VtopArgs) -> Result<u8, String> {
         )
         .with_page_files(session.page_files().clone()),
         (None, pid) => {
-            let k = session.kernel().map_err(|e| e.to_string())?;
+            let k = session
+                .kernel()
+                .map_err(|e| diagnose::explain(&session, &e))?;
             match pid {
                 None => k.space.clone(),
                 Some(pid) => {
-                    let list = session.processes().map_err(|e| e.to_string())?;
+                    let list = session
+                        .processes()
+                        .map_err(|e| diagnose::explain(&session, &e))?;
                     let p = list
                         .processes
                         .iter()
@@ -383,12 +563,16 @@ fn vtop(a: &VtopArgs) -> Result<u8, String> {
         }
     }
     let format = resolve(a.format);
-    to_stdout(|w| match format {
-        Format::Json | Format::Jsonl => {
+    emit(format, |w, width| match format {
+        Format::Json => {
             serde_json::to_writer_pretty(&mut *w, &doc)?;
             writeln!(w)
         }
-        _ => {
+        Format::Jsonl => {
+            serde_json::to_writer(&mut *w, &doc)?;
+            writeln!(w)
+        }
+        Format::Table | Format::Csv => {
             let mut t = Table::new(
                 format!("vtop {:#x} (DTB {:#x})", a.address, space.dtb()),
                 vec![
@@ -399,23 +583,19 @@ fn vtop(a: &VtopArgs) -> Result<u8, String> {
                     Column::new("flags", ColumnKind::Text),
                 ],
             );
-            for s in &walk.steps {
+            for (s, v) in walk.steps.iter().zip(&steps) {
                 t.push(vec![
                     Cell::Text(level_name(s.level).into()),
                     Cell::UInt(u64::from(s.index)),
                     Cell::Hex(s.entry_pa),
                     Cell::Hex(s.entry),
-                    Cell::Text(
-                        steps
-                            .iter()
-                            .find(|x| x["level"] == level_name(s.level))
-                            .and_then(|x| x["flags"].as_str())
-                            .unwrap_or("")
-                            .into(),
-                    ),
+                    Cell::Text(v["flags"].as_str().unwrap_or("").into()),
                 ]);
             }
-            write(w, &t, format)?;
+            if format == Format::Csv {
+                return write(w, &t, format);
+            }
+            write_table_with(w, &t, &TextLayout::width(width))?;
             match &walk.result {
                 Ok(t) => writeln!(
                     w,
@@ -432,25 +612,7 @@ fn vtop(a: &VtopArgs) -> Result<u8, String> {
     Ok(0)
 }
 
-fn expand_images(images: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
-    let mut out = Vec::new();
-    for p in images {
-        if p.is_dir() {
-            let mut files: Vec<PathBuf> = std::fs::read_dir(p)
-                .map_err(|e| format!("{}: {e}", p.display()))?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.is_file())
-                .collect();
-            files.sort();
-            out.extend(files);
-        } else {
-            out.push(p.clone());
-        }
-    }
-    Ok(out)
-}
-
-fn sha256_file(path: &Path) -> Result<String, String> {
+fn sha256_file(path: &Path) -> Result<String, Failure> {
     use sha2::{Digest, Sha256};
     let mut f = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let mut h = Sha256::new();
@@ -463,7 +625,7 @@ fn one_report(
     a: &ReportArgs,
     suppress: Option<&SuppressionList>,
     quiet: bool,
-) -> Result<Report, String> {
+) -> Result<Report, Failure> {
     let session = open_session(path, &a.overrides)?;
     let progress = Progress::bytes(
         "scanning",
@@ -476,30 +638,56 @@ fn one_report(
     } else {
         None
     };
-    let mut report = build_report(&session, hash).map_err(|e| e.to_string())?;
+    let mut report = build_report(&session, hash).map_err(|e| diagnose::explain(&session, &e))?;
     drop(progress);
+    report
+        .warnings
+        .extend(build_warning(&session, &a.overrides));
     if let Some(list) = suppress {
         report.apply_suppressions(list);
     }
     Ok(report)
 }
 
+/// Writes one report in `format`; tables are laid out for `width` columns when given.
 fn write_one(
     w: &mut dyn Write,
     report: &Report,
     format: Format,
     jsonl: &JsonlOptions,
+    width: Option<usize>,
 ) -> std::io::Result<()> {
     match format {
         Format::Json => write_report_json(w, report),
         Format::Jsonl => write_report_jsonl(w, report, jsonl),
-        Format::Table => write_report_table(w, report),
+        Format::Table => write_report_table_with(w, report, &TextLayout::width(width)),
         Format::Csv => write(w, &memtriage_report::findings_table(report), Format::Csv),
     }
 }
 
-fn report(a: &ReportArgs) -> Result<u8, String> {
-    let images = expand_images(&a.images)?;
+/// The file name suffix of a fleet report in `format`.
+fn report_extension(format: Format) -> &'static str {
+    match format {
+        Format::Json => "report.json",
+        Format::Jsonl => "report.jsonl",
+        Format::Table => "report.txt",
+        Format::Csv => "findings.csv",
+    }
+}
+
+/// `report`: one capture to stdout, or a fleet (several captures, directories, `--output-dir`);
+/// `verbose` shows the steps behind each failed capture.
+fn report(a: &ReportArgs, verbose: bool) -> Result<u8, Failure> {
+    let inputs = fleet::expand(&a.images)?;
+    if !a.output.quiet {
+        for reason in &inputs.skipped {
+            eprintln!("memtriage: skipped {reason}");
+        }
+        for dir in &inputs.empty_dirs {
+            eprintln!("memtriage: warning: no captures in {}", dir.display());
+        }
+    }
+    let images = inputs.captures;
     let suppress = match &a.suppress {
         Some(p) => Some(SuppressionList::from_path(p).map_err(|e| e.to_string())?),
         None => None,
@@ -510,65 +698,60 @@ fn report(a: &ReportArgs) -> Result<u8, String> {
     };
     let threshold = a.fail_on;
     let hits = |r: &Report| threshold.is_some_and(|t: Severity| fail_on(&r.findings, t));
-    if images.len() == 1 {
-        let report = one_report(&images[0], a, suppress.as_ref(), a.output.quiet)?;
+    if let Some(dir) = &a.output_dir {
+        fleet::prepare_output_dir(dir)?;
+    }
+    if let ([image], None) = (images.as_slice(), &a.output_dir) {
+        let report = one_report(image, a, suppress.as_ref(), a.output.quiet)?;
         print_warnings(&report.warnings, a.output.quiet);
-        to_stdout(|w| write_one(w, &report, format, &jsonl))?;
+        emit(format, |w, width| {
+            write_one(w, &report, format, &jsonl, width)
+        })?;
         return Ok(if hits(&report) { 1 } else { 0 });
     }
     if a.output_dir.is_none() && format != Format::Jsonl {
         return Err("several captures need --output-dir DIR (one report per capture) or --format jsonl (one stream)".into());
     }
-    if let Some(dir) = &a.output_dir {
-        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    }
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(a.jobs.max(1))
+        .num_threads(fleet::jobs(a.jobs, images.len()))
         .build()
         .map_err(|e| e.to_string())?;
-    let results: Vec<(PathBuf, Result<Report, String>)> = pool.install(|| {
+    let single = images.len() == 1;
+    let results: Vec<Result<Report, Failure>> = pool.install(|| {
         use rayon::prelude::*;
         images
             .par_iter()
-            .map(|p| (p.clone(), one_report(p, a, suppress.as_ref(), true)))
+            .map(|p| one_report(p, a, suppress.as_ref(), !single || a.output.quiet))
             .collect()
     });
+    let names = fleet::report_names(&images);
     let mut failed = 0;
     let mut any_hit = false;
     let mut stream: Vec<u8> = Vec::new();
-    for (path, r) in &results {
-        match r {
-            Ok(report) => {
-                any_hit |= hits(report);
-                match &a.output_dir {
-                    Some(dir) => {
-                        let name = path
-                            .file_name()
-                            .map(|n| n.to_string_lossy().into_owned())
-                            .unwrap_or_else(|| "capture".into());
-                        let ext = match format {
-                            Format::Json => "report.json",
-                            Format::Jsonl => "report.jsonl",
-                            Format::Table => "report.txt",
-                            Format::Csv => "findings.csv",
-                        };
-                        let out = dir.join(format!("{name}.{ext}"));
-                        let mut f = std::fs::File::create(&out)
-                            .map_err(|e| format!("{}: {e}", out.display()))?;
-                        write_one(&mut f, report, format, &jsonl)
-                            .map_err(|e| format!("{}: {e}", out.display()))?;
-                        if !a.output.quiet {
-                            eprintln!("memtriage: {} → {}", path.display(), out.display());
-                        }
-                    }
-                    None => {
-                        write_one(&mut stream, report, format, &jsonl).map_err(|e| e.to_string())?
-                    }
+    for ((path, result), name) in images.iter().zip(&results).zip(&names) {
+        let report = match result {
+            Ok(report) => report,
+            Err(failure) => {
+                failed += 1;
+                report_failure(failure, verbose);
+                continue;
+            }
+        };
+        any_hit |= hits(report);
+        match &a.output_dir {
+            Some(dir) => {
+                let out = dir.join(format!("{name}.{}", report_extension(format)));
+                let written = std::fs::File::create(&out).and_then(|mut f| {
+                    write_one(&mut f, report, format, &jsonl, None)?;
+                    f.flush()
+                });
+                written.map_err(|e| format!("{}: {e}", out.display()))?;
+                if !a.output.quiet {
+                    eprintln!("memtriage: {} → {}", path.display(), out.display());
                 }
             }
-            Err(e) => {
-                failed += 1;
-                eprintln!("memtriage: error: {e}");
+            None => {
+                write_one(&mut stream, report, format, &jsonl, None).map_err(|e| e.to_string())?
             }
         }
     }
@@ -584,12 +767,12 @@ fn report(a: &ReportArgs) -> Result<u8, String> {
     })
 }
 
-fn diff_cmd(a: &DiffArgs) -> Result<u8, String> {
+fn diff_cmd(a: &DiffArgs) -> Result<u8, Failure> {
     let old = read_report(&a.old).map_err(|e| e.to_string())?;
     let new = read_report(&a.new).map_err(|e| e.to_string())?;
     let d = diff(&old, &new);
     let format = resolve(a.format);
-    to_stdout(|w| match format {
+    emit(format, |w, _| match format {
         Format::Table | Format::Csv => write_diff_table(w, &d),
         _ => write_diff_json(w, &d),
     })?;
@@ -610,7 +793,7 @@ memtriage_report::row! {
     }
 }
 
-fn rules(a: &RulesArgs) -> Result<u8, String> {
+fn rules(a: &RulesArgs) -> Result<u8, Failure> {
     let mut t = Table::of::<RuleRow>("rules");
     for rule in memtriage_analysis::detect::rules() {
         let severities: Vec<&str> = rule.severities.iter().map(|s| s.as_str()).collect();
@@ -622,6 +805,9 @@ fn rules(a: &RulesArgs) -> Result<u8, String> {
         });
     }
     let format = resolve(a.format);
-    to_stdout(|w| write(w, &t, format))?;
+    emit(format, |w, width| match width {
+        Some(width) => write_table_with(w, &t, &TextLayout::width(Some(width))),
+        None => write(w, &t, format),
+    })?;
     Ok(0)
 }

@@ -6,16 +6,16 @@
 
 mod args;
 mod commands;
+mod diagnose;
+mod failure;
+mod fleet;
+mod generate;
+mod layout;
 mod output;
+mod width;
 
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    match commands::run() {
-        Ok(code) => ExitCode::from(code),
-        Err(e) => {
-            eprintln!("memtriage: error: {e}");
-            ExitCode::from(2)
-        }
-    }
+    ExitCode::from(commands::run())
 }

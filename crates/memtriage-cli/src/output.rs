@@ -1,6 +1,7 @@
 //! Writing results to stdout: format defaults, broken pipes, progress on stderr.
 
 use crate::args::Format;
+use crate::width::{table_width, write_clipped};
 use memtriage_report::{write_table, write_table_csv, write_table_json, write_table_jsonl, Table};
 use std::io::{self, IsTerminal, Write};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -24,6 +25,23 @@ pub fn to_stdout(f: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> Result<(),
         Ok(()) => Ok(()),
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
         Err(e) => Err(format!("writing output: {e}")),
+    }
+}
+
+/// Run `f` for `format` and send what it writes to stdout. For tables, `f` gets the width to
+/// lay out for ([`table_width`]) and every line it writes is cut to that width as a last guard;
+/// machine formats get `None` and are written unchanged.
+pub fn emit(
+    format: Format,
+    f: impl FnOnce(&mut dyn Write, Option<usize>) -> io::Result<()>,
+) -> Result<(), String> {
+    if format == Format::Table {
+        let width = table_width();
+        let mut text = Vec::new();
+        f(&mut text, Some(width)).map_err(|e| format!("writing output: {e}"))?;
+        to_stdout(|w| write_clipped(w, &text, width))
+    } else {
+        to_stdout(|w| f(w, None))
     }
 }
 

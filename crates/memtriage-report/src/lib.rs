@@ -42,13 +42,16 @@ pub use model::{
 };
 pub use row::{CellValue, FileTime, Row};
 pub use suppress::{Suppression, SuppressionList};
-pub use table::{tree_order, Cell, Column, ColumnKind, Table, MAX_TREE_DEPTH};
+pub use table::{
+    fit_widths, tree_order, truncate_to_width, wrap_to_width, Cell, Column, ColumnKind, Table,
+    TextLayout, ELLIPSIS, MAX_TREE_DEPTH,
+};
 pub use timefmt::filetime_to_iso;
 pub use vocab::{RegionCategory, RegionState};
 pub use writers::{
     findings_table, kernel_modules_table, processes_table, write_report_json, write_report_jsonl,
-    write_report_table, write_table, write_table_csv, write_table_json, write_table_jsonl,
-    JsonlOptions,
+    write_report_table, write_report_table_with, write_table, write_table_csv, write_table_json,
+    write_table_jsonl, write_table_with, JsonlOptions,
 };
 
 /// Re-export of `serde_json`, whose `Value` is the type of [`Finding::evidence`] values.

@@ -211,6 +211,242 @@ impl Table {
     }
 }
 
+/// How a human table is laid out (see [`crate::write_table_with`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TextLayout {
+    /// The widest a line may be, in characters; `None` for no limit. Text cells are cut with
+    /// `…` to fit, widest column first; numbers, addresses, booleans and times are never cut
+    /// (a line can only exceed the limit when those alone do not fit).
+    pub max_width: Option<usize>,
+    /// Columns printed on their own lines under each row instead of in the grid (e.g.
+    /// `malfind`'s hexdump and disassembly), indented by four spaces, one line per `\n` in
+    /// the cell, each line cut to `max_width`.
+    pub detail_columns: Vec<String>,
+}
+
+impl TextLayout {
+    /// A layout limited to `max_width` characters per line, without detail columns.
+    pub fn width(max_width: Option<usize>) -> Self {
+        TextLayout {
+            max_width,
+            detail_columns: Vec::new(),
+        }
+    }
+
+    /// Whether column `name` is printed under its row.
+    pub fn is_detail(&self, name: &str) -> bool {
+        self.detail_columns.iter().any(|d| d == name)
+    }
+}
+
+/// The ellipsis that marks a cut cell.
+pub const ELLIPSIS: char = '…';
+
+/// Separator between two columns of a human table.
+pub(crate) const COLUMN_GAP: usize = 2;
+
+/// Narrowest a cut text column gets: its header, but at least this many characters.
+const MIN_TEXT_WIDTH: usize = 6;
+
+/// `s` cut to at most `width` characters, the last of them `…` when something was cut.
+pub fn truncate_to_width(s: &str, width: usize) -> String {
+    if s.chars().count() <= width {
+        return s.to_owned();
+    }
+    if width == 0 {
+        return String::new();
+    }
+    let mut out: String = s.chars().take(width - 1).collect();
+    out.push(ELLIPSIS);
+    out
+}
+
+/// `text` wrapped into lines of at most `width` characters, breaking at spaces; a word longer
+/// than `width` is split.
+pub fn wrap_to_width(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(1);
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ') {
+        let mut word: Vec<char> = word.chars().collect();
+        loop {
+            let used = line.chars().count();
+            let sep = usize::from(used > 0);
+            if used + sep + word.len() <= width {
+                if sep == 1 {
+                    line.push(' ');
+                }
+                line.extend(word.iter());
+                break;
+            }
+            if used > 0 {
+                lines.push(std::mem::take(&mut line));
+                continue;
+            }
+            let rest = word.split_off(width.min(word.len()));
+            lines.push(word.iter().collect());
+            word = rest;
+            if word.is_empty() {
+                break;
+            }
+        }
+    }
+    if !line.is_empty() || lines.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
+/// Column widths that fit `max_width` (columns separated by [`COLUMN_GAP`]): starting from
+/// each column's `natural` width, the widest cuttable column loses one character at a time
+/// until the line fits or every cuttable column is at its `floor`. A column is cuttable when
+/// `floor < natural`.
+pub fn fit_widths(natural: &[usize], floor: &[usize], max_width: usize) -> Vec<usize> {
+    let gaps = COLUMN_GAP * natural.len().saturating_sub(1);
+    let mut widths = natural.to_vec();
+    let mut total: usize = widths.iter().sum::<usize>() + gaps;
+    while total > max_width {
+        let widest = widths
+            .iter()
+            .enumerate()
+            .filter(|&(c, &w)| w > floor.get(c).copied().unwrap_or(w))
+            .max_by_key(|&(c, &w)| (w, std::cmp::Reverse(c)))
+            .map(|(c, _)| c);
+        let Some(c) = widest else { break };
+        if let Some(w) = widths.get_mut(c) {
+            *w -= 1;
+            total -= 1;
+        }
+    }
+    widths
+}
+
+/// The narrowest `column` may be cut to: text columns down to their header (at least
+/// [`MIN_TEXT_WIDTH`]); every other kind keeps its natural width.
+pub(crate) fn floor_width(column: &Column, natural: usize) -> usize {
+    match column.kind {
+        ColumnKind::Text => natural.min(column.name.chars().count().max(MIN_TEXT_WIDTH)),
+        _ => natural,
+    }
+}
+
+/// Renders aligned rows into lines: header, dashes, rows. Int columns are right-aligned, the
+/// others left-aligned; columns are separated by two spaces; trailing spaces are trimmed. Row
+/// `i` has its first cell indented by `indent(i)` levels of two spaces. With a width limit,
+/// cells are cut with `…` (see [`fit_widths`]). `details[i]` holds the lines printed under row
+/// `i` (indented by four spaces, cut to the limit).
+pub(crate) fn render_aligned(
+    columns: &[Column],
+    rows: &[Vec<String>],
+    indent: &dyn Fn(usize) -> usize,
+    details: &[Vec<String>],
+    max_width: Option<usize>,
+) -> Vec<String> {
+    let ncol = columns.len();
+    let tree = (0..rows.len()).any(|i| indent(i) > 0);
+    let mut cells: Vec<Vec<String>> = Vec::with_capacity(rows.len());
+    for (i, row) in rows.iter().enumerate() {
+        let mut r: Vec<String> = (0..ncol)
+            .map(|c| row.get(c).cloned().unwrap_or_else(|| "-".to_owned()))
+            .collect();
+        let pad = indent(i) * 2;
+        if let (Some(first), true) = (r.first_mut(), pad > 0) {
+            *first = format!("{}{}", " ".repeat(pad), first);
+        }
+        cells.push(r);
+    }
+    let natural: Vec<usize> = (0..ncol)
+        .map(|c| {
+            let head = columns.get(c).map_or(0, |col| col.name.chars().count());
+            cells
+                .iter()
+                .filter_map(|r| r.get(c))
+                .map(|s| s.chars().count())
+                .fold(head, usize::max)
+        })
+        .collect();
+    // With a limit: cut text cells; when numbers alone still overflow, leave out trailing
+    // columns (named in a note under the table) rather than cut through them.
+    let (widths, shown) = match max_width {
+        Some(max) => {
+            let floor: Vec<usize> = columns
+                .iter()
+                .zip(&natural)
+                .map(|(col, &n)| floor_width(col, n))
+                .collect();
+            let mut shown = ncol;
+            loop {
+                let widths = fit_widths(
+                    natural.get(..shown).unwrap_or_default(),
+                    floor.get(..shown).unwrap_or_default(),
+                    max,
+                );
+                let total = widths.iter().sum::<usize>() + COLUMN_GAP * shown.saturating_sub(1);
+                if total <= max || shown <= 1 {
+                    break (widths, shown);
+                }
+                shown -= 1;
+            }
+        }
+        None => (natural, ncol),
+    };
+    let hidden: Vec<&str> = columns
+        .get(shown..)
+        .unwrap_or_default()
+        .iter()
+        .map(|c| c.name.as_str())
+        .collect();
+    let line = |values: &[String]| -> String {
+        let mut out = String::new();
+        for (c, v) in values.iter().take(shown).enumerate() {
+            let width = widths.get(c).copied().unwrap_or(0);
+            let v = truncate_to_width(v, width);
+            // An indented (tree) first column stays left-aligned so the indentation shows.
+            let right = columns
+                .get(c)
+                .is_some_and(|col| col.kind == ColumnKind::Int)
+                && !(c == 0 && tree);
+            if c > 0 {
+                out.push_str(&" ".repeat(COLUMN_GAP));
+            }
+            let pad = " ".repeat(width.saturating_sub(v.chars().count()));
+            if right {
+                out.push_str(&pad);
+                out.push_str(&v);
+            } else {
+                out.push_str(&v);
+                out.push_str(&pad);
+            }
+        }
+        out.trim_end().to_owned()
+    };
+    let mut out = Vec::with_capacity(cells.len() + 2);
+    let header: Vec<String> = columns.iter().map(|c| c.name.clone()).collect();
+    out.push(line(&header));
+    let dashes: Vec<String> = widths.iter().map(|&n| "-".repeat(n)).collect();
+    out.push(line(&dashes));
+    for (i, r) in cells.iter().enumerate() {
+        out.push(line(r));
+        for d in details.get(i).map(Vec::as_slice).unwrap_or_default() {
+            let text = format!("    {d}");
+            out.push(match max_width {
+                Some(max) => truncate_to_width(&text, max),
+                None => text,
+            });
+        }
+    }
+    if let (false, Some(max)) = (hidden.is_empty(), max_width) {
+        let note = format!(
+            "({} more column{} at {max} characters wide: {}; JSON and CSV have every column)",
+            hidden.len(),
+            if hidden.len() == 1 { "" } else { "s" },
+            hidden.join(", ")
+        );
+        out.extend(wrap_to_width(&note, max));
+    }
+    out
+}
+
 /// Orders nodes `(id, parent_id)` as a forest in pre-order; returns `(index, depth)` pairs
 /// covering every node exactly once.
 ///
@@ -296,5 +532,94 @@ mod tests {
         assert!(t.is_tree());
         t.depths[1] = 1000;
         assert_eq!(t.depth(1), MAX_TREE_DEPTH);
+    }
+
+    #[test]
+    fn truncate_marks_the_cut() {
+        assert_eq!(truncate_to_width("explorer.exe", 12), "explorer.exe");
+        assert_eq!(truncate_to_width("explorer.exe", 8), "explore…");
+        assert_eq!(truncate_to_width("ab", 1), "…");
+        assert_eq!(truncate_to_width("ab", 0), "");
+    }
+
+    #[test]
+    fn fit_widths_cuts_the_widest_cuttable_column_first() {
+        // 10 + 40 + 30 + 2 gaps of 2 = 84; limit 60 → cut 24 from the text columns, widest
+        // first (ties go to the leftmost), until both are 23.
+        assert_eq!(fit_widths(&[10, 40, 30], &[10, 6, 6], 60), vec![10, 23, 23]);
+        // Floors are respected even when the line then stays too long.
+        assert_eq!(fit_widths(&[18, 18, 20], &[18, 18, 6], 30), vec![18, 18, 6]);
+        // Fits already: unchanged.
+        assert_eq!(fit_widths(&[3, 4], &[1, 1], 9), vec![3, 4]);
+    }
+
+    #[test]
+    fn render_aligned_fits_the_width_and_prints_details_under_rows() {
+        let columns = vec![
+            Column::new("pid", ColumnKind::Int),
+            Column::new("name", ColumnKind::Text),
+            Column::new("offset", ColumnKind::Hex),
+        ];
+        let rows = vec![vec![
+            "4".to_owned(),
+            "a-very-long-process-name.exe".to_owned(),
+            "0xffff8000".to_owned(),
+        ]];
+        let details = vec![vec!["00 11 22 33 44 55 66 77 88 99 aa bb cc dd".to_owned()]];
+        let lines = render_aligned(&columns, &rows, &|_| 0, &details, Some(30));
+        assert_eq!(
+            lines,
+            vec![
+                "pid  name           offset",
+                "---  -------------  ----------",
+                "  4  a-very-long-…  0xffff8000",
+                "    00 11 22 33 44 55 66 77 8…",
+            ]
+        );
+        assert!(lines.iter().all(|l| l.chars().count() <= 30));
+    }
+
+    #[test]
+    fn columns_that_cannot_fit_are_left_out_and_named() {
+        let columns = vec![
+            Column::new("start", ColumnKind::Hex),
+            Column::new("end", ColumnKind::Hex),
+            Column::new("pages", ColumnKind::Int),
+        ];
+        let rows = vec![vec![
+            "0x7ff6af740000".to_owned(),
+            "0x7ff6af740fff".to_owned(),
+            "1".to_owned(),
+        ]];
+        // 14 + 2 + 14 + 2 + 5 = 37 columns: at 34, `pages` is left out and named.
+        let lines = render_aligned(&columns, &rows, &|_| 0, &[], Some(34));
+        assert_eq!(
+            lines,
+            vec![
+                "start           end",
+                "--------------  --------------",
+                "0x7ff6af740000  0x7ff6af740fff",
+                "(1 more column at 34 characters",
+                "wide: pages; JSON and CSV have",
+                "every column)",
+            ]
+        );
+        assert_eq!(
+            render_aligned(&columns, &rows, &|_| 0, &[], Some(37)).len(),
+            3
+        );
+    }
+
+    #[test]
+    fn wrap_breaks_at_spaces_and_splits_long_words() {
+        assert_eq!(
+            wrap_to_width("the capture holds no physical memory", 12),
+            vec!["the capture", "holds no", "physical", "memory"]
+        );
+        assert_eq!(
+            wrap_to_width("abcdefghij xy", 4),
+            vec!["abcd", "efgh", "ij", "xy"]
+        );
+        assert_eq!(wrap_to_width("", 4), vec![""]);
     }
 }

@@ -5,7 +5,10 @@ use std::io::{self, Write};
 use serde_json::{json, Map, Value};
 
 use crate::model::{Finding, Process, Report, Severity};
-use crate::table::{tree_order, Cell, Column, ColumnKind, Table};
+use crate::table::{
+    render_aligned, tree_order, truncate_to_width, wrap_to_width, Cell, Column, ColumnKind, Table,
+    TextLayout,
+};
 
 // ---------------------------------------------------------------------------------------------
 // JSON
@@ -335,67 +338,21 @@ fn cell_display(cell: &Cell) -> String {
     }
 }
 
-/// Writes aligned rows: header, dashes, rows. Int columns are right-aligned, the others
-/// left-aligned; columns are separated by two spaces; trailing spaces are trimmed. Row `i` has
-/// its first cell indented by `indent(i)` levels of two spaces.
-fn write_aligned(
+/// Writes aligned rows (see [`render_aligned`]) with header names escaped.
+fn write_aligned_with(
     w: &mut dyn Write,
     columns: &[Column],
     rows: &[Vec<String>],
     indent: &dyn Fn(usize) -> usize,
+    details: &[Vec<String>],
+    max_width: Option<usize>,
 ) -> io::Result<()> {
-    let ncol = columns.len();
-    let tree = (0..rows.len()).any(|i| indent(i) > 0);
-    let mut cells: Vec<Vec<String>> = Vec::with_capacity(rows.len());
-    for (i, row) in rows.iter().enumerate() {
-        let mut r: Vec<String> = (0..ncol)
-            .map(|c| row.get(c).cloned().unwrap_or_else(|| "-".to_owned()))
-            .collect();
-        let pad = indent(i) * 2;
-        if let (Some(first), true) = (r.first_mut(), pad > 0) {
-            *first = format!("{}{}", " ".repeat(pad), first);
-        }
-        cells.push(r);
-    }
-    let widths: Vec<usize> = (0..ncol)
-        .map(|c| {
-            let head = columns.get(c).map_or(0, |col| col.name.chars().count());
-            cells
-                .iter()
-                .filter_map(|r| r.get(c))
-                .map(|s| s.chars().count())
-                .fold(head, usize::max)
-        })
+    let columns: Vec<Column> = columns
+        .iter()
+        .map(|c| Column::new(escape_text(&c.name), c.kind))
         .collect();
-    let line = |w: &mut dyn Write, values: &[String]| -> io::Result<()> {
-        let mut out = String::new();
-        for (c, v) in values.iter().enumerate() {
-            let width = widths.get(c).copied().unwrap_or(0);
-            // An indented (tree) first column stays left-aligned so the indentation shows.
-            let right = columns
-                .get(c)
-                .is_some_and(|col| col.kind == ColumnKind::Int)
-                && !(c == 0 && tree);
-            if c > 0 {
-                out.push_str("  ");
-            }
-            let pad = " ".repeat(width.saturating_sub(v.chars().count()));
-            if right {
-                out.push_str(&pad);
-                out.push_str(v);
-            } else {
-                out.push_str(v);
-                out.push_str(&pad);
-            }
-        }
-        writeln!(w, "{}", out.trim_end())
-    };
-    let header: Vec<String> = columns.iter().map(|c| escape_text(&c.name)).collect();
-    line(w, &header)?;
-    let dashes: Vec<String> = widths.iter().map(|&n| "-".repeat(n)).collect();
-    line(w, &dashes)?;
-    for r in &cells {
-        line(w, r)?;
+    for line in render_aligned(&columns, rows, indent, details, max_width) {
+        writeln!(w, "{line}")?;
     }
     Ok(())
 }
@@ -404,19 +361,71 @@ fn write_aligned(
 /// of dashes, rows; `Null` shown as `-`). A tree table indents its first column by two spaces
 /// per depth level.
 pub fn write_table(w: &mut dyn Write, table: &Table) -> io::Result<()> {
+    write_table_with(w, table, &TextLayout::default())
+}
+
+/// Writes `table` like [`write_table`], laid out by `layout`: text cells cut with `…` to fit
+/// `layout.max_width`, and `layout.detail_columns` printed on their own lines under each row
+/// (one line per `\n` in the cell, control characters escaped).
+pub fn write_table_with(w: &mut dyn Write, table: &Table, layout: &TextLayout) -> io::Result<()> {
     if !table.title.is_empty() {
-        writeln!(w, "{}", escape_text(&table.title))?;
+        let title = escape_text(&table.title);
+        match layout.max_width {
+            Some(max) => writeln!(w, "{}", truncate_to_width(&title, max))?,
+            None => writeln!(w, "{title}")?,
+        }
     }
+    let grid: Vec<usize> = (0..table.columns.len())
+        .filter(|&c| {
+            table
+                .columns
+                .get(c)
+                .is_some_and(|col| !layout.is_detail(&col.name))
+        })
+        .collect();
+    let columns: Vec<Column> = grid
+        .iter()
+        .filter_map(|&c| table.columns.get(c).cloned())
+        .collect();
     let rows: Vec<Vec<String>> = table
         .rows
         .iter()
         .map(|r| {
-            (0..table.columns.len())
-                .map(|c| cell_display(Table::cell(r, c)))
+            grid.iter()
+                .map(|&c| cell_display(Table::cell(r, c)))
                 .collect()
         })
         .collect();
-    write_aligned(w, &table.columns, &rows, &|i| table.depth(i) as usize)
+    let details: Vec<Vec<String>> = table
+        .rows
+        .iter()
+        .map(|r| {
+            (0..table.columns.len())
+                .filter(|&c| {
+                    table
+                        .columns
+                        .get(c)
+                        .is_some_and(|col| layout.is_detail(&col.name))
+                })
+                .flat_map(|c| {
+                    Table::cell(r, c)
+                        .to_plain()
+                        .lines()
+                        .filter(|l| !l.is_empty())
+                        .map(escape_text)
+                        .collect::<Vec<_>>()
+                })
+                .collect()
+        })
+        .collect();
+    write_aligned_with(
+        w,
+        &columns,
+        &rows,
+        &|i| table.depth(i) as usize,
+        &details,
+        layout.max_width,
+    )
 }
 
 fn col(name: &str, kind: ColumnKind) -> Column {
@@ -520,6 +529,16 @@ fn opt_display<T: ToString>(v: Option<T>) -> String {
 /// Writes the human summary of `report`: header, system block, process tree, findings
 /// (severity, rule, pid, process, address range, description), counts and warnings.
 pub fn write_report_table(w: &mut dyn Write, report: &Report) -> io::Result<()> {
+    write_report_table_with(w, report, &TextLayout::default())
+}
+
+/// Writes the human summary of `report` like [`write_report_table`], its process and finding
+/// tables laid out by `layout` (text cells cut with `…` to fit `layout.max_width`).
+pub fn write_report_table_with(
+    w: &mut dyn Write,
+    report: &Report,
+    layout: &TextLayout,
+) -> io::Result<()> {
     writeln!(
         w,
         "{} {} report ({})",
@@ -558,7 +577,7 @@ pub fn write_report_table(w: &mut dyn Write, report: &Report) -> io::Result<()> 
     writeln!(w, "Processes ({})", report.processes.len())?;
     let mut procs = processes_table(report);
     procs.title.clear();
-    write_table(w, &procs)?;
+    write_table_with(w, &procs, layout)?;
 
     writeln!(w)?;
     writeln!(
@@ -572,7 +591,8 @@ pub fn write_report_table(w: &mut dyn Write, report: &Report) -> io::Result<()> 
         col("rule", ColumnKind::Text),
         col("pid", ColumnKind::Int),
         col("process", ColumnKind::Text),
-        col("address", ColumnKind::Text),
+        // A range of addresses: never cut (Hex columns keep their width).
+        col("address", ColumnKind::Hex),
         col("description", ColumnKind::Text),
     ];
     let rows: Vec<Vec<String>> = report
@@ -595,7 +615,7 @@ pub fn write_report_table(w: &mut dyn Write, report: &Report) -> io::Result<()> 
             ]
         })
         .collect();
-    write_aligned(w, &columns, &rows, &|_| 0)?;
+    write_aligned_with(w, &columns, &rows, &|_| 0, &[], layout.max_width)?;
 
     writeln!(w)?;
     let mut by_sev = [0usize; 4];
@@ -604,8 +624,7 @@ pub fn write_report_table(w: &mut dyn Write, report: &Report) -> io::Result<()> 
             *n += 1;
         }
     }
-    writeln!(
-        w,
+    let summary = format!(
         "Summary: {} processes ({} hidden), {} kernel modules, {} findings (high {}, medium {}, low {}, info {}), {} suppressed, {} warnings",
         report.processes.len(),
         report.processes.iter().filter(|p| p.hidden).count(),
@@ -617,13 +636,33 @@ pub fn write_report_table(w: &mut dyn Write, report: &Report) -> io::Result<()> 
         by_sev[0],
         report.suppressed,
         report.warnings.len()
-    )?;
+    );
+    write_wrapped(w, &summary, "", "  ", layout.max_width)?;
     if !report.warnings.is_empty() {
         writeln!(w)?;
         writeln!(w, "Warnings ({})", report.warnings.len())?;
         for warning in &report.warnings {
-            writeln!(w, "  - {}", escape_text(warning))?;
+            write_wrapped(w, &escape_text(warning), "  - ", "    ", layout.max_width)?;
         }
+    }
+    Ok(())
+}
+
+/// Writes `text` after `first` (the first line's prefix), wrapped to `max_width` with
+/// continuation lines starting with `rest`; one line when there is no limit.
+fn write_wrapped(
+    w: &mut dyn Write,
+    text: &str,
+    first: &str,
+    rest: &str,
+    max_width: Option<usize>,
+) -> io::Result<()> {
+    let Some(max) = max_width else {
+        return writeln!(w, "{first}{text}");
+    };
+    let room = max.saturating_sub(first.chars().count().max(rest.chars().count()));
+    for (i, line) in wrap_to_width(text, room).iter().enumerate() {
+        writeln!(w, "{}{line}", if i == 0 { first } else { rest })?;
     }
     Ok(())
 }
