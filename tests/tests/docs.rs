@@ -46,12 +46,13 @@ fn every_plugin_and_rule_is_documented() {
 
 /// Flags the docs mention that belong to other programs (cargo, rustc, criterion, the fixture
 /// generator, the benchmark and peer scripts, Volatility, grep), not to `memtriage`.
-const FOREIGN_FLAGS: [&str; 32] = [
+const FOREIGN_FLAGS: [&str; 33] = [
     "--bench",
     "--bin",
     "--cache-path",
     "--call-graph",
     "--cfg",
+    "--data",
     "--formats",
     "--include",
     "--isf-dir",

@@ -37,7 +37,22 @@ pub fn split_steps(message: &str) -> (String, Vec<String>) {
             steps.reverse();
             (summary.to_owned(), steps)
         }
-        None => (message.to_owned(), Vec::new()),
+        None => match message.split_once(": tried ") {
+            // Typed discovery errors name the methods a stage tried:
+            // "no kernel page tables (DTB) found: tried a, b, c; give --dtb".
+            Some((summary, rest)) => {
+                let (list, advice) = rest.split_once("; ").unwrap_or((rest, ""));
+                let mut steps: Vec<String> = list.split(", ").map(str::to_owned).collect();
+                steps.reverse();
+                let summary = if advice.is_empty() {
+                    summary.to_owned()
+                } else {
+                    format!("{summary}; {advice}")
+                };
+                (summary, steps)
+            }
+            None => (message.to_owned(), Vec::new()),
+        },
     }
 }
 

@@ -363,6 +363,11 @@ pub fn read_peb(
         let s = |off: u64| layout.string(space, params + off);
         info.image_path = s(layout.params_image_path);
         info.command_line = s(layout.params_command_line);
+        if info.image_path.is_none() && info.command_line.is_none() {
+            warnings.push(format!(
+                "process parameters {params:#x} unreadable (ImagePathName and CommandLine)"
+            ));
+        }
         info.current_directory = layout.params_current_directory.and_then(s);
         if let Some(env) = layout
             .params_environment
