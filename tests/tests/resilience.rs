@@ -13,7 +13,7 @@ use memtriage_symbols::Profile;
 use memtriage_windows::Layout;
 use serde_json::Value;
 use std::collections::BTreeSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 /// The sample's pristine capture, truth, layout and a kernel address space over a copy.
@@ -102,7 +102,7 @@ fn le(v: u64) -> Vec<u8> {
 }
 
 /// `report --format json` of `path`: exit 0 and the document.
-fn report(path: &PathBuf) -> Value {
+fn report(path: &Path) -> Value {
     let out = run(&[
         "report",
         path.to_str().unwrap(),

@@ -46,9 +46,6 @@ impl ClassifiedRegion {
     }
 }
 
-/// User space ends here (4-level paging).
-const USER_END: u64 = 0x0000_8000_0000_0000;
-
 /// Classify every VAD of a process.
 pub fn classify(
     space: &AddressSpace,
@@ -59,7 +56,7 @@ pub fn classify(
     let heaps: &[u64] = peb.map(|p| p.heaps.as_slice()).unwrap_or(&[]);
     // One enumeration of the process's user page tables, split by VAD below (instead of one
     // walk per VAD). Ranges are sorted and disjoint.
-    let mapped = space.ranges(0, USER_END);
+    let mapped = space.ranges(0, space.mode().user_end());
     vads.iter()
         .map(|v| {
             let (mem_type, mut category) = if v.is_image() {

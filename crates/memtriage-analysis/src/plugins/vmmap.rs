@@ -6,8 +6,9 @@ use crate::{AnalysisError, Plugin, PluginOptions, PluginOutput, Session};
 use memtriage_report::{Column, Hex, RegionCategory, RegionState, Row, Table};
 use std::collections::BTreeMap;
 
-/// Where the summary's user space ends (the last 64 KiB below 128 TiB is never allocatable).
-const USER_ALLOCATABLE_END: u64 = 0x7FFF_FFFF_0000;
+/// The highest 64 KiB of user space is never allocatable (MmHighestUserAddress + 1 lies
+/// 64 KiB below the end of the user half).
+const NO_ACCESS_TOP: u64 = 0x1_0000;
 
 memtriage_report::row! {
     /// One region, gap or per-category total of a process.
@@ -139,6 +140,7 @@ impl Plugin for VmMap {
         session: &Session,
         options: &PluginOptions,
     ) -> Result<PluginOutput, AnalysisError> {
+        let k = session.kernel()?;
         let mut t = Table::of::<VmmapRow>("vmmap");
         for d in selected(session, options, false)? {
             let (pid, name) = (d.process.pid, d.process.name.as_str());
@@ -161,7 +163,8 @@ impl Plugin for VmMap {
                 }
                 rows.push((r.vad.start, region_row(pid, name, r, committed)));
             }
-            for g in gaps(&d.regions, USER_ALLOCATABLE_END) {
+            let user_end = session.process_space(k, &d.process).mode().user_end();
+            for g in gaps(&d.regions, user_end - NO_ACCESS_TOP) {
                 summary
                     .entry(g.category.name())
                     .or_insert((g.category, Totals::default()))
