@@ -40,8 +40,8 @@ pub enum Format {
 /// Where the capture is and how to read it.
 #[derive(Debug, Clone, Args)]
 pub struct CaptureArgs {
-    /// Memory capture: raw image, Windows crash dump (.dmp) or ELF core. Format is sniffed from
-    /// the file's magic bytes.
+    /// Memory capture: raw image, Windows crash dump (.dmp) or ELF core, a file or an
+    /// s3://bucket/key URL. Format is sniffed from the magic bytes.
     #[arg(value_name = "IMAGE")]
     pub image: PathBuf,
     #[command(flatten)]
@@ -88,6 +88,9 @@ pub struct OutputArgs {
     /// No progress display on stderr.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    /// For s3:// captures: print the requests made and bytes read on stderr.
+    #[arg(long, short = 'v')]
+    pub verbose: bool,
 }
 
 /// Arguments of every plugin subcommand.
@@ -178,7 +181,8 @@ pub struct VtopArgs {
 /// `report` arguments.
 #[derive(Debug, Clone, Args)]
 pub struct ReportArgs {
-    /// Captures to triage: files, or directories whose files are all triaged.
+    /// Captures to triage: files, directories whose files are all triaged, s3://bucket/key
+    /// objects, or s3://bucket/prefix/ (every object under the prefix).
     #[arg(value_name = "IMAGE", required = true)]
     pub images: Vec<PathBuf>,
     #[command(flatten)]

@@ -57,14 +57,14 @@ fn overrides(o: &OverrideArgs) -> Overrides {
 }
 
 fn open_session(image: &Path, o: &OverrideArgs) -> Result<Session, String> {
-    Session::open(
-        image,
-        SessionOptions {
-            overrides: overrides(o),
-            user_dtb: o.user_dtb,
-        },
-    )
-    .map_err(|e| e.to_string())
+    let options = SessionOptions {
+        overrides: overrides(o),
+        user_dtb: o.user_dtb,
+    };
+    if let Some(remote) = crate::remote::open(image, options.clone()) {
+        return remote;
+    }
+    Session::open(image, options).map_err(|e| e.to_string())
 }
 
 fn print_warnings(warnings: &[String], quiet: bool) {
@@ -99,6 +99,7 @@ fn run_plugin(plugin: &dyn Plugin, args: &PluginArgs) -> Result<u8, String> {
     };
     let out = plugin.run(&session, &options).map_err(|e| e.to_string())?;
     drop(progress);
+    crate::remote::print_stats(&args.capture.image, args.output.verbose);
     let mut warnings = session.warnings();
     warnings.extend(out.warnings.iter().cloned());
     print_warnings(&warnings, args.output.quiet);
@@ -398,7 +399,7 @@ fn expand_images(images: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
             files.sort();
             out.extend(files);
         } else {
-            out.push(p.clone());
+            out.extend(crate::remote::expand(p)?);
         }
     }
     Ok(out)
@@ -418,6 +419,7 @@ fn one_report(
     suppress: Option<&SuppressionList>,
     quiet: bool,
 ) -> Result<Report, String> {
+    crate::remote::check_hash(path, a.hash)?;
     let session = open_session(path, &a.overrides)?;
     let progress = Progress::bytes(
         "scanning",
@@ -432,6 +434,7 @@ fn one_report(
     };
     let mut report = build_report(&session, hash).map_err(|e| e.to_string())?;
     drop(progress);
+    crate::remote::print_stats(path, a.output.verbose);
     if let Some(list) = suppress {
         report.apply_suppressions(list);
     }
