@@ -1,6 +1,6 @@
 //! Whole-object operations for fleets: list the captures under a prefix, store a report.
 
-use crate::client::{self, one_line};
+use crate::client;
 use crate::{ObjStoreError, S3Location, S3_SCHEME};
 use futures_util::TryStreamExt;
 use object_store::path::Path as ObjectPath;
@@ -39,7 +39,7 @@ pub fn list_prefix(url: &str) -> Result<Vec<String>, ObjStoreError> {
         .block_on(store.list(prefix.as_ref()).try_collect())
         .map_err(|e| ObjStoreError::Store {
             url: url.to_string(),
-            reason: one_line(&e),
+            reason: client::reason(&e),
         })?;
     let mut urls: Vec<String> = metas
         .iter()
@@ -59,7 +59,7 @@ pub fn put_object(url: &str, data: Vec<u8>) -> Result<(), ObjStoreError> {
         .block_on(store.put(&path, PutPayload::from(data)))
         .map_err(|e| ObjStoreError::Store {
             url: url.to_string(),
-            reason: one_line(&e),
+            reason: client::reason(&e),
         })?;
     Ok(())
 }

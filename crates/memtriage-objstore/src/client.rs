@@ -43,10 +43,56 @@ pub(crate) fn runtime(location: &S3Location) -> Result<tokio::runtime::Runtime, 
         })
 }
 
-/// An error's message on one line (object_store messages may span several).
+/// An error's message on one line (object_store messages may span several), without the
+/// request timings object_store adds ("in 8.07ms"), so that the same failure reads the same.
 pub(crate) fn one_line(e: &dyn std::fmt::Display) -> String {
-    e.to_string()
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
+    let text = e.to_string();
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let mut out: Vec<&str> = Vec::with_capacity(words.len());
+    let mut i = 0;
+    while let Some(w) = words.get(i) {
+        let timing = *w == "in"
+            && words
+                .get(i + 1)
+                .is_some_and(|t| t.starts_with(|c: char| c.is_ascii_digit()) && t.ends_with('s'));
+        if timing {
+            i += 2;
+        } else {
+            out.push(w);
+            i += 1;
+        }
+    }
+    out.join(" ")
+}
+
+/// The one-line reason for a failed request: short words for the common cases.
+pub(crate) fn reason(e: &object_store::Error) -> String {
+    match e {
+        object_store::Error::NotFound { .. } => "no such object (HTTP 404 Not Found)".into(),
+        object_store::Error::PermissionDenied { .. } => {
+            format!(
+                "access denied (check the AWS_* credentials): {}",
+                one_line(e)
+            )
+        }
+        object_store::Error::Unauthenticated { .. } => format!(
+            "not authenticated (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY): {}",
+            one_line(e)
+        ),
+        _ => one_line(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::one_line;
+
+    #[test]
+    fn timings_are_dropped_and_lines_joined() {
+        assert_eq!(
+            one_line(&"Error performing GET http://h/b/k in 8.07ms - Server\nreturned 404"),
+            "Error performing GET http://h/b/k - Server returned 404"
+        );
+        assert_eq!(one_line(&"retried in 2 attempts"), "retried in 2 attempts");
+    }
 }

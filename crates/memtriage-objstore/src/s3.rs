@@ -1,7 +1,7 @@
 //! An object in S3-compatible storage as a [`ByteSource`]: HTTP range requests through
 //! `object_store`, random reads through a [`BlockCache`].
 
-use crate::client::{self, one_line};
+use crate::client;
 use crate::{BlockCache, ByteSource, CachePolicy, ObjStoreError, ReadStats, S3Location};
 use bytes::Bytes;
 use object_store::aws::AmazonS3;
@@ -42,7 +42,7 @@ impl S3Source {
         let location = S3Location::parse(url)?;
         let store_err = |e: object_store::Error| ObjStoreError::Store {
             url: location.url(),
-            reason: one_line(&e),
+            reason: client::reason(&e),
         };
         let store = client::store(&location)?;
         let runtime = client::runtime(&location)?;
@@ -86,11 +86,7 @@ impl S3Source {
             }
             Err(e) => {
                 self.stats.failure();
-                Err(io::Error::other(format!(
-                    "{}: {}",
-                    self.location.url(),
-                    one_line(&e)
-                )))
+                Err(io::Error::other(client::reason(&e)))
             }
         }
     }

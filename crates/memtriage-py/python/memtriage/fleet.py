@@ -168,15 +168,17 @@ def run(client, inputs, out_prefix, overrides=None):
         client.submit(triage_one, c, i, out_prefix, overrides, key=f"memtriage-{i:04d}", pure=False)
         for i, c in enumerate(captures)
     ]
-    results = client.gather(futures, errors="skip")
-    done = {r[0]["capture"]: r for r in results}
+    from dask.distributed import wait
+
+    wait(futures)
     summaries, processes, findings = [], [], []
     for c, fut in zip(captures, futures):
-        if c in done and fut.status == "finished":
-            s, p, f = done[c]
+        if fut.status == "finished":
+            s, p, f = fut.result()
         else:  # the task itself died (worker lost, killed): record it like a bad capture
-            s = {"capture": c, "status": "error", "error": f"task {fut.status}", "report": None,
-                 "build": None, "processes": None, "findings": None, "seconds": None}
+            s = {"capture": c, "status": "error", "error": f"task {fut.status}: {fut.exception()}",
+                 "report": None, "build": None, "processes": None, "findings": None,
+                 "seconds": None}
             p, f = [], []
         summaries.append(s)
         processes.extend(p)
