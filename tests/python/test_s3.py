@@ -26,10 +26,10 @@ def test_cli_report_of_an_object_is_the_local_report_byte_for_byte(cli, bucket):
     assert remote.returncode == 0, remote.stderr
     want = local.stdout.replace(f'"path": "{SAMPLE}"'.encode(), f'"path": "{SAMPLE_URL}"'.encode(), 1)
     assert remote.stdout == want
-    # A crash dump is read as: HEAD, the first 1 MiB block (magic), then the whole object in
+    # A crash dump is read as: HEAD, the first 256 KiB block (magic), then the whole object in
     # one large range (6,221,824 bytes < 16 MiB).
     size = (REPO / SAMPLE).stat().st_size
-    assert _stats(remote.stderr.decode(), SAMPLE_URL) == (3, (1 << 20) + size, 0)
+    assert _stats(remote.stderr.decode(), SAMPLE_URL) == (3, (256 << 10) + size, 0)
 
 
 def test_a_raw_object_is_read_on_demand_with_range_requests(cli, bucket, raw_capture):
@@ -44,7 +44,7 @@ def test_a_raw_object_is_read_on_demand_with_range_requests(cli, bucket, raw_cap
     requests, read, hits = _stats(remote.stderr.decode(), RAW_URL)
     size = raw.stat().st_size
     # The pool scan streams the 64 MiB image in its 16 MiB chunks (4 requests); the walkers'
-    # random reads are 1 MiB blocks, most of them served from the cache.
+    # random reads are 256 KiB blocks, most of them served from the cache.
     assert requests >= 1 + 4 and hits > requests
     assert size <= read <= size + 64 * (1 << 20)
 

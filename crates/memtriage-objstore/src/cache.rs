@@ -22,13 +22,33 @@ pub struct CachePolicy {
 }
 
 impl Default for CachePolicy {
-    /// 1 MiB blocks, 64 MiB cache, reads of 4 MiB or more streamed.
+    /// 256 KiB blocks, 256 MiB cache, reads of 4 MiB or more streamed.
     fn default() -> Self {
         CachePolicy {
-            block_size: 1 << 20,
-            capacity: 64 << 20,
+            block_size: 256 << 10,
+            capacity: 256 << 20,
             stream_threshold: 4 << 20,
         }
+    }
+}
+
+impl CachePolicy {
+    /// The default, with `MEMTRIAGE_S3_BLOCK_KIB` and `MEMTRIAGE_S3_CACHE_MIB` (decimal) in
+    /// the environment replacing the block size and the cache capacity.
+    pub fn from_env() -> Self {
+        let var = |k: &str| {
+            std::env::var(k)
+                .ok()
+                .and_then(|v| v.trim().parse::<u64>().ok())
+        };
+        let mut p = CachePolicy::default();
+        if let Some(kib) = var("MEMTRIAGE_S3_BLOCK_KIB").filter(|&v| (4..=65536).contains(&v)) {
+            p.block_size = kib << 10;
+        }
+        if let Some(mib) = var("MEMTRIAGE_S3_CACHE_MIB").filter(|&v| (1..=65536).contains(&v)) {
+            p.capacity = mib << 20;
+        }
+        p
     }
 }
 

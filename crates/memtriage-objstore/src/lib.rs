@@ -3,7 +3,7 @@
 //! `s3://bucket/key` names an object in S3 or an S3-compatible server. [`open_url`] opens it
 //! as physical memory: an [`S3Source`] reads the object with HTTP range requests (through the
 //! `object_store` crate), small random reads of the walkers go through a bounded LRU
-//! [`BlockCache`] of 1 MiB blocks, and the pool scan's 16 MiB reads are fetched as single
+//! [`BlockCache`] of 256 KiB blocks (256 MiB per capture), and the pool scan's 16 MiB reads are fetched as single
 //! large ranges that bypass the cache. Credentials and the endpoint come from the standard AWS
 //! environment variables. [`ReadStats`] counts requests and bytes (`report -v`).
 //!
@@ -99,7 +99,7 @@ impl std::fmt::Debug for RemoteCapture {
 
 /// Open the capture at `url` (`s3://bucket/key`) with the default cache policy.
 pub fn open_url(url: &str) -> Result<RemoteCapture, ObjStoreError> {
-    let source = S3Source::open(url, CachePolicy::default())?;
+    let source = S3Source::open(url, CachePolicy::from_env())?;
     let stats = source.stats();
     let url = source.name();
     let (memory, mode) = open_source(Arc::new(source))?;
