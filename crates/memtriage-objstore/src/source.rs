@@ -5,6 +5,8 @@
 //! replaced by `pub use memtriage_dump::ByteSource;`.
 
 /// Random-access, read-only bytes of a capture: a local file, an object in a bucket, ...
+// The shape is memtriage-dump's (no `is_empty`: an empty source is refused when opened).
+#[allow(clippy::len_without_is_empty)]
 pub trait ByteSource: Send + Sync + std::fmt::Debug {
     /// Length in bytes.
     fn len(&self) -> u64;
