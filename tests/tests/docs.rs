@@ -46,7 +46,7 @@ fn every_plugin_and_rule_is_documented() {
 
 /// Flags the docs mention that belong to other programs (cargo, rustc, criterion, the fixture
 /// generator, the benchmark and peer scripts, Volatility, grep), not to `memtriage`.
-const FOREIGN_FLAGS: [&str; 33] = [
+const FOREIGN_FLAGS: [&str; 39] = [
     "--bench",
     "--bin",
     "--cache-path",
@@ -56,13 +56,18 @@ const FOREIGN_FLAGS: [&str; 33] = [
     "--formats",
     "--include",
     "--isf-dir",
+    "--local-workers",
     "--measurement-time",
+    "--memory-limit",
     "--memtriage",
     "--modules",
     "--no-anomalies",
+    "--no-default-features",
     "--no-low-stub",
     "--no-wow64",
     "--nocapture",
+    "--nthreads",
+    "--nworkers",
     "--offline",
     "--out",
     "--page-out",
@@ -71,6 +76,7 @@ const FOREIGN_FLAGS: [&str; 33] = [
     "--processes",
     "--release",
     "--sample",
+    "--scheduler",
     "--seed",
     "--shared",
     "--single-swap-locations",

@@ -42,8 +42,8 @@ pub enum Format {
 /// Where the capture is and how to read it.
 #[derive(Debug, Clone, Args)]
 pub struct CaptureArgs {
-    /// Memory capture: raw image, Windows crash dump (.dmp) or ELF core. Format is sniffed from
-    /// the file's magic bytes.
+    /// Memory capture: raw image, Windows crash dump (.dmp) or ELF core, a file or an
+    /// s3://bucket/key URL. Format is sniffed from the magic bytes.
     #[arg(value_name = "IMAGE")]
     pub image: PathBuf,
     #[command(flatten)]
@@ -145,7 +145,8 @@ pub fn severity_parser() -> impl TypedValueParser<Value = Severity> {
     propagate_version = true
 )]
 pub struct Cli {
-    /// On errors, also print the steps that were tried (kernel discovery chain).
+    /// On errors, also print the steps that were tried (kernel discovery chain); for s3://
+    /// captures, print the requests made and bytes read.
     #[arg(long, short = 'v', global = true)]
     pub verbose: bool,
     #[command(subcommand)]
@@ -232,8 +233,9 @@ pub struct VtopArgs {
 /// `report` arguments.
 #[derive(Debug, Clone, Args)]
 pub struct ReportArgs {
-    /// Captures to triage: files, or directories (every file in them that is a capture; the
-    /// others are listed on stderr and skipped). A file named twice is triaged once.
+    /// Captures to triage: files, directories (every file in them that is a capture; the
+    /// others are listed on stderr and skipped), s3://bucket/key objects, or
+    /// s3://bucket/prefix/ (every object under the prefix). A capture named twice is triaged once.
     #[arg(value_name = "IMAGE", required = true)]
     pub images: Vec<PathBuf>,
     #[command(flatten)]

@@ -43,6 +43,7 @@ pub fn run() -> u8 {
         Err(e) => return usage_error(&e),
     };
     let verbose = matches.get_flag("verbose");
+    crate::remote::set_verbose(verbose);
     match dispatch(&plugins, &matches) {
         Ok(code) => code,
         Err(failure) => {
@@ -141,15 +142,19 @@ fn open_session(image: &Path, o: &OverrideArgs) -> Result<Session, Failure> {
         user_dtb: o.user_dtb,
         page_files: PageFiles::open(&o.pagefile).map_err(|e| e.to_string())?,
     };
-    let session = match &o.vmware_meta {
-        Some(meta) => {
-            let open = memtriage_dump::OpenOptions {
-                vmware_meta: Some(meta.clone()),
-            };
-            let capture = memtriage_dump::open_with(image, &open).map_err(|e| e.to_string())?;
-            Session::from_memory(image, std::sync::Arc::from(capture), options)
+    let session = if let Some(remote) = crate::remote::open(image, options.clone()) {
+        remote.map_err(Failure::new)?
+    } else {
+        match &o.vmware_meta {
+            Some(meta) => {
+                let open = memtriage_dump::OpenOptions {
+                    vmware_meta: Some(meta.clone()),
+                };
+                let capture = memtriage_dump::open_with(image, &open).map_err(|e| e.to_string())?;
+                Session::from_memory(image, std::sync::Arc::from(capture), options)
+            }
+            None => Session::open(image, options).map_err(|e| Failure::new(e.to_string()))?,
         }
-        None => Session::open(image, options).map_err(|e| Failure::new(e.to_string()))?,
     };
     // Captures of other architectures stop here, for every command (info and triage dumps too).
     memtriage_windows::discovery::require_x64(session.memory().metadata())
@@ -226,6 +231,7 @@ fn run_plugin(plugin: &dyn Plugin, args: &PluginArgs) -> Result<u8, Failure> {
         .run(&session, &options)
         .map_err(|e| diagnose::explain(&session, &e))?;
     drop(progress);
+    crate::remote::print_stats(&args.capture.image);
     let mut warnings = session.warnings();
     warnings.extend(out.warnings.iter().cloned());
     warnings.extend(build_warning(&session, &args.capture.overrides));
@@ -626,6 +632,7 @@ fn one_report(
     suppress: Option<&SuppressionList>,
     quiet: bool,
 ) -> Result<Report, Failure> {
+    crate::remote::check_hash(path, a.hash)?;
     let session = open_session(path, &a.overrides)?;
     let progress = Progress::bytes(
         "scanning",
@@ -643,6 +650,7 @@ fn one_report(
     report
         .warnings
         .extend(build_warning(&session, &a.overrides));
+    crate::remote::print_stats(path);
     if let Some(list) = suppress {
         report.apply_suppressions(list);
     }

@@ -66,8 +66,13 @@ pub fn expand(args: &[PathBuf]) -> Result<Inputs, Failure> {
             if found == 0 {
                 inputs.empty_dirs.push(arg.clone());
             }
-        } else if seen.insert(identity(arg)) {
-            inputs.captures.push(arg.clone());
+        } else {
+            // An s3://bucket/prefix/ stands for every object under it.
+            for item in crate::remote::expand(arg).map_err(Failure::new)? {
+                if seen.insert(identity(&item)) {
+                    inputs.captures.push(item);
+                }
+            }
         }
     }
     if inputs.captures.is_empty() {

@@ -12,6 +12,7 @@ mod fleet;
 mod generate;
 mod layout;
 mod output;
+mod remote;
 mod width;
 
 use std::process::ExitCode;
