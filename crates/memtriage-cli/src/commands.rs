@@ -1,10 +1,10 @@
 //! Subcommand dispatch.
 
 use crate::args::{
-    Cli, Command, DiffArgs, Format, InfoArgs, OverrideArgs, PluginArgs, ReportArgs, RulesArgs,
-    VtopArgs,
+    Cli, Command, DiffArgs, Format, InfoArgs, OverrideArgs, PluginArgs, ReportArgs, ReportFormat,
+    ReportTable, RulesArgs, VtopArgs,
 };
-use crate::output::{resolve, to_stdout, write, Progress};
+use crate::output::{resolve, resolve_report, to_stdout, write, Progress};
 use clap::{Args, CommandFactory, FromArgMatches};
 use memtriage_analysis::report::{build_report, system_block};
 use memtriage_analysis::{registry, Plugin, PluginOptions, Session, SessionOptions};
@@ -441,14 +441,30 @@ fn one_report(
 fn write_one(
     w: &mut dyn Write,
     report: &Report,
-    format: Format,
+    format: ReportFormat,
+    table: ReportTable,
     jsonl: &JsonlOptions,
 ) -> std::io::Result<()> {
+    use memtriage_report::ReportTableKind as Kind;
     match format {
-        Format::Json => write_report_json(w, report),
-        Format::Jsonl => write_report_jsonl(w, report, jsonl),
-        Format::Table => write_report_table(w, report),
-        Format::Csv => write(w, &memtriage_report::findings_table(report), Format::Csv),
+        ReportFormat::Json => write_report_json(w, report),
+        ReportFormat::Jsonl => write_report_jsonl(w, report, jsonl),
+        ReportFormat::Table => write_report_table(w, report),
+        ReportFormat::Csv => {
+            let kind = match table {
+                ReportTable::Findings => Kind::Findings,
+                ReportTable::Processes => Kind::Processes,
+                ReportTable::Regions => Kind::Regions,
+                ReportTable::Modules => Kind::Modules,
+                ReportTable::KernelModules => Kind::KernelModules,
+            };
+            write(
+                w,
+                &memtriage_report::report_table(report, kind),
+                Format::Csv,
+            )
+        }
+        ReportFormat::Html => memtriage_report::write_report_html(w, report),
     }
 }
 
@@ -458,7 +474,8 @@ fn report(a: &ReportArgs) -> Result<u8, String> {
         Some(p) => Some(SuppressionList::from_path(p).map_err(|e| e.to_string())?),
         None => None,
     };
-    let format = resolve(a.output.format);
+    let format = resolve_report(a.output.format);
+    let table = a.output.table;
     let jsonl = JsonlOptions {
         host_name: a.host.clone(),
     };
@@ -467,10 +484,10 @@ fn report(a: &ReportArgs) -> Result<u8, String> {
     if images.len() == 1 {
         let report = one_report(&images[0], a, suppress.as_ref(), a.output.quiet)?;
         print_warnings(&report.warnings, a.output.quiet);
-        to_stdout(|w| write_one(w, &report, format, &jsonl))?;
+        to_stdout(|w| write_one(w, &report, format, table, &jsonl))?;
         return Ok(if hits(&report) { 1 } else { 0 });
     }
-    if a.output_dir.is_none() && format != Format::Jsonl {
+    if a.output_dir.is_none() && format != ReportFormat::Jsonl {
         return Err("several captures need --output-dir DIR (one report per capture) or --format jsonl (one stream)".into());
     }
     if let Some(dir) = &a.output_dir {
@@ -490,6 +507,7 @@ fn report(a: &ReportArgs) -> Result<u8, String> {
     let mut failed = 0;
     let mut any_hit = false;
     let mut stream: Vec<u8> = Vec::new();
+    let mut index: Vec<memtriage_report::FleetEntry> = Vec::new();
     for (path, r) in &results {
         match r {
             Ok(report) => {
@@ -501,30 +519,42 @@ fn report(a: &ReportArgs) -> Result<u8, String> {
                             .map(|n| n.to_string_lossy().into_owned())
                             .unwrap_or_else(|| "capture".into());
                         let ext = match format {
-                            Format::Json => "report.json",
-                            Format::Jsonl => "report.jsonl",
-                            Format::Table => "report.txt",
-                            Format::Csv => "findings.csv",
+                            ReportFormat::Json => "report.json",
+                            ReportFormat::Jsonl => "report.jsonl",
+                            ReportFormat::Table => "report.txt",
+                            ReportFormat::Csv => "findings.csv",
+                            ReportFormat::Html => "report.html",
                         };
                         let out = dir.join(format!("{name}.{ext}"));
                         let mut f = std::fs::File::create(&out)
                             .map_err(|e| format!("{}: {e}", out.display()))?;
-                        write_one(&mut f, report, format, &jsonl)
+                        write_one(&mut f, report, format, table, &jsonl)
                             .map_err(|e| format!("{}: {e}", out.display()))?;
+                        index.push(memtriage_report::FleetEntry::page(
+                            path.display().to_string(),
+                            format!("{name}.{ext}"),
+                            report,
+                        ));
                         if !a.output.quiet {
                             eprintln!("memtriage: {} → {}", path.display(), out.display());
                         }
                     }
-                    None => {
-                        write_one(&mut stream, report, format, &jsonl).map_err(|e| e.to_string())?
-                    }
+                    None => write_one(&mut stream, report, format, table, &jsonl)
+                        .map_err(|e| e.to_string())?,
                 }
             }
             Err(e) => {
                 failed += 1;
                 eprintln!("memtriage: error: {e}");
+                index.push(memtriage_report::FleetEntry::failed(
+                    path.display().to_string(),
+                    e.clone(),
+                ));
             }
         }
+    }
+    if let (ReportFormat::Html, Some(dir)) = (format, &a.output_dir) {
+        write_html_index(dir, &index)?;
     }
     if !stream.is_empty() {
         to_stdout(|w| w.write_all(&stream))?;
@@ -536,6 +566,14 @@ fn report(a: &ReportArgs) -> Result<u8, String> {
     } else {
         0
     })
+}
+
+/// Writes `DIR/index.html`, the list of a fleet's HTML pages with their finding counts.
+fn write_html_index(dir: &Path, entries: &[memtriage_report::FleetEntry]) -> Result<(), String> {
+    let out = dir.join("index.html");
+    let mut f = std::fs::File::create(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+    memtriage_report::write_fleet_index(&mut f, entries)
+        .map_err(|e| format!("{}: {e}", out.display()))
 }
 
 fn diff_cmd(a: &DiffArgs) -> Result<u8, String> {

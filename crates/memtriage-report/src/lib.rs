@@ -9,7 +9,9 @@
 //! - JSON Lines for SIEM pipelines with ECS field names ([`write_report_jsonl`],
 //!   [`write_table_jsonl`]);
 //! - human-readable tables ([`write_report_table`], [`write_table`]);
-//! - CSV ([`write_table_csv`]).
+//! - CSV ([`write_table_csv`]);
+//! - one self-contained HTML page ([`write_report_html`]) and a fleet index
+//!   ([`write_fleet_index`]).
 //!
 //! It also provides report comparison ([`diff`]), finding suppression ([`SuppressionList`]) and
 //! the `--fail-on` helper ([`fail_on`]).
@@ -22,7 +24,9 @@
 mod diff;
 mod error;
 mod hex;
+mod html;
 mod model;
+mod report_tables;
 mod suppress;
 mod table;
 mod timefmt;
@@ -34,17 +38,21 @@ pub use diff::{
 };
 pub use error::ReportError;
 pub use hex::{Hex, ParseHexError};
+pub use html::{write_fleet_index, write_report_html, FleetEntry, FleetOutcome};
 pub use model::{
     fail_on, read_report, Finding, Image, KernelModule, Module, ParseSeverityError, Process,
     Region, RegionType, Report, Severity, System, Tool, SCHEMA_VERSION,
+};
+pub use report_tables::{
+    modules_table, process_list_table, regions_table, report_table, ReportTableKind,
 };
 pub use suppress::{Suppression, SuppressionList};
 pub use table::{tree_order, Cell, Column, ColumnKind, Table, MAX_TREE_DEPTH};
 pub use timefmt::filetime_to_iso;
 pub use writers::{
-    findings_table, kernel_modules_table, processes_table, write_report_json, write_report_jsonl,
-    write_report_table, write_table, write_table_csv, write_table_json, write_table_jsonl,
-    JsonlOptions,
+    csv_safe_text, findings_table, kernel_modules_table, processes_table, write_report_json,
+    write_report_jsonl, write_report_table, write_table, write_table_csv, write_table_json,
+    write_table_jsonl, JsonlOptions,
 };
 
 /// Re-export of `serde_json`, whose `Value` is the type of [`Finding::evidence`] values.
