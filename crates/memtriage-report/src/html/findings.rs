@@ -87,12 +87,18 @@ fn write_finding(out: &mut String, report: &Report, index: usize, f: &Finding) -
             None => write!(out, " · {} (pid {pid})", EscOpt(f.process.as_deref()))?,
         }
     }
-    write!(out, "</h3><p>{}</p>", Esc(&f.description))?;
+    write!(out, r#"</h3><p class="desc">{}</p>"#, Esc(&f.description))?;
     out.push_str(r#"<dl class="evidence">"#);
     match (f.address, f.end) {
-        (Some(a), Some(e)) => write!(out, r#"<dt>range</dt><dd class="addr">{a} – {e}</dd>"#)?,
-        (Some(a), None) => write!(out, r#"<dt>address</dt><dd class="addr">{a}</dd>"#)?,
-        (None, Some(e)) => write!(out, r#"<dt>end</dt><dd class="addr">{e}</dd>"#)?,
+        (Some(a), Some(e)) => write!(
+            out,
+            r#"<div><dt>range</dt><dd class="addr">{a} – {e}</dd></div>"#
+        )?,
+        (Some(a), None) => write!(
+            out,
+            r#"<div><dt>address</dt><dd class="addr">{a}</dd></div>"#
+        )?,
+        (None, Some(e)) => write!(out, r#"<div><dt>end</dt><dd class="addr">{e}</dd></div>"#)?,
         (None, None) => {}
     }
     for (key, value) in &f.evidence {
@@ -102,13 +108,13 @@ fn write_finding(out: &mut String, report: &Report, index: usize, f: &Finding) -
         };
         write!(
             out,
-            r#"<dt>{}</dt><dd class="mono">{}</dd>"#,
+            r#"<div><dt>{}</dt><dd class="mono">{}</dd></div>"#,
             Esc(key),
             Esc(&text)
         )?;
     }
     if !f.mitre.is_empty() {
-        out.push_str("<dt>ATT&amp;CK</dt><dd>");
+        out.push_str("<div><dt>ATT&amp;CK</dt><dd>");
         for (n, t) in f.mitre.iter().enumerate() {
             if n > 0 {
                 out.push_str(", ");
@@ -123,7 +129,7 @@ fn write_finding(out: &mut String, report: &Report, index: usize, f: &Finding) -
                 None => write!(out, "{}", Esc(t))?,
             }
         }
-        out.push_str("</dd>");
+        out.push_str("</dd></div>");
     }
     out.push_str("</dl></article>");
     Ok(())

@@ -112,6 +112,9 @@ pub fn base_name(path: &str) -> &str {
 }
 
 /// Writes the memory-map SVG of one process (`regions` sorted by start).
+///
+/// A map that fits the target width scales with the page (class `fit`); a wider one (many
+/// regions) keeps its natural size and scrolls.
 pub fn write_memory_map(
     out: &mut String,
     pid: u64,
@@ -119,16 +122,19 @@ pub fn write_memory_map(
     markers: &[Marker<'_>],
 ) -> fmt::Result {
     let (slots, width) = layout(regions);
-    let label_top = BAR_Y + BAR_H + LANE_H + 6.0;
-    let axis_y = label_top + LABEL_ROW * LABEL_ROWS as f64 + 12.0;
+    let label_top = BAR_Y + BAR_H + LANE_H + 4.0;
+    let mut labels = String::new();
+    let rows = write_labels(&mut labels, &slots, label_top)?;
+    let axis_y = label_top + LABEL_ROW * rows as f64 + 12.0;
     let height = if slots.is_empty() {
         BAR_Y + BAR_H + 8.0
     } else {
-        axis_y + 6.0
+        axis_y + 5.0
     };
+    let fit = if width <= TARGET_WIDTH { " fit" } else { "" };
     write!(
         out,
-        r#"<svg class="memmap" data-pid="{pid}" xmlns="http://www.w3.org/2000/svg" width="{width:.0}" height="{height:.0}" viewBox="0 0 {width:.0} {height:.0}" role="img" aria-label="memory map of pid {pid}">"#
+        r#"<svg class="memmap{fit}" data-pid="{pid}" xmlns="http://www.w3.org/2000/svg" width="{width:.0}" height="{height:.0}" viewBox="0 0 {width:.0} {height:.0}" role="img" aria-label="memory map of pid {pid}">"#
     )?;
     if slots.is_empty() {
         write!(
@@ -141,9 +147,12 @@ pub fn write_memory_map(
     for s in &slots {
         write_region(out, s, markers)?;
     }
-    write_labels(out, &slots, label_top)?;
+    out.push_str(&labels);
     write_axis(out, &slots, axis_y)?;
-    for m in markers {
+    // Least severe first, so that the most severe marker of an address is drawn on top.
+    let mut ordered: Vec<&Marker<'_>> = markers.iter().collect();
+    ordered.sort_by_key(|m| m.finding.severity);
+    for m in ordered {
         write_marker(out, &slots, m)?;
     }
     out.push_str("</svg>");
@@ -210,8 +219,10 @@ fn write_region(out: &mut String, s: &Slot<'_>, markers: &[Marker<'_>]) -> fmt::
     Ok(())
 }
 
-/// Image regions get their file name under the bar, on the first row where it fits.
-fn write_labels(out: &mut String, slots: &[Slot<'_>], top: f64) -> fmt::Result {
+/// Image regions get their file name under the bar, on the first row where it fits; returns
+/// the number of rows used.
+fn write_labels(out: &mut String, slots: &[Slot<'_>], top: f64) -> Result<usize, fmt::Error> {
+    let mut used = 0;
     let mut row_end = [f64::MIN; LABEL_ROWS];
     let mut previous: Option<&str> = None;
     for s in slots {
@@ -237,6 +248,7 @@ fn write_labels(out: &mut String, slots: &[Slot<'_>], top: f64) -> fmt::Result {
         if let Some(end) = row_end.get_mut(row) {
             *end = x + text_w;
         }
+        used = used.max(row + 1);
         let y = top + LABEL_ROW * (row as f64 + 1.0) - 3.0;
         write!(
             out,
@@ -247,7 +259,7 @@ fn write_labels(out: &mut String, slots: &[Slot<'_>], top: f64) -> fmt::Result {
             Esc(name)
         )?;
     }
-    Ok(())
+    Ok(used)
 }
 
 /// Start addresses of the first region and of every region after a break, where they fit.

@@ -30,7 +30,7 @@ pub fn write_tree(out: &mut String, report: &Report) -> fmt::Result {
             .count();
         write!(
             out,
-            r##"<tr data-pid="{pid}"><td class="num">{pid}</td><td class="num">{ppid}</td><td class="name" style="padding-left:{pad:.1}rem"><a href="#{anchor}">{name}</a>{wow}{hidden}</td><td class="wrap mono">{path}</td><td class="wrap mono">{cmd}</td><td class="mono">{created}</td><td class="mono">{exited}</td><td class="num">{threads}</td><td class="num">{findings}</td></tr>"##,
+            r##"<tr data-pid="{pid}"><td class="num">{pid}</td><td class="num">{ppid}</td><td class="name" style="padding-left:{pad:.1}rem"><a href="#{anchor}">{name}</a>{wow}{hidden}</td><td class="wrap mono">{path}</td><td class="wrap mono">{cmd}</td><td class="mono time">{created}</td><td class="mono time">{exited}</td><td class="num">{threads}</td><td class="num">{findings}</td></tr>"##,
             pid = p.pid,
             ppid = p.ppid,
             pad = 0.5 + 1.2 * f64::from(depth.min(30)),
@@ -135,12 +135,14 @@ fn write_process(out: &mut String, report: &Report, index: usize, p: &Process) -
     out.push_str(r#"<div class="mapbox">"#);
     write_memory_map(out, p.pid, &p.regions, &markers)?;
     out.push_str("</div>");
+    out.push_str(r#"<div class="tables">"#);
     if !p.regions.is_empty() {
         write_totals(out, p)?;
     }
     if !p.modules.is_empty() {
         write_modules(out, p)?;
     }
+    out.push_str("</div>");
     out.push_str("</article>");
     Ok(())
 }

@@ -18,10 +18,10 @@ h3{font-size:1.05rem;margin:0 0 .4rem}
 a{color:var(--accent)}
 code,.mono,td.num,.addr{font-family:ui-monospace,"SFMono-Regular",Consolas,"DejaVu Sans Mono",monospace;font-size:.86em}
 .muted{color:var(--muted)}
-.meta{display:grid;grid-template-columns:max-content 1fr;gap:.1rem 1rem;margin:.6rem 0}
+.meta{display:grid;grid-template-columns:max-content minmax(0,1fr) max-content minmax(0,1fr);gap:.1rem 1rem;margin:.6rem 0;max-width:80rem}
 .meta dt{color:var(--muted)}.meta dd{margin:0;overflow-wrap:anywhere}
 .summary{display:flex;gap:.6rem;flex-wrap:wrap;margin:.6rem 0}
-.pill{border:1px solid var(--line);border-radius:999px;padding:.1rem .7rem;background:var(--card)}
+.pill{border:1px solid var(--line);border-radius:999px;padding:.1rem .7rem;background:var(--card);color:var(--fg);text-decoration:none}
 table{border-collapse:collapse;width:100%;background:var(--card);margin:.3rem 0 .8rem}
 th,td{border-bottom:1px solid var(--line);padding:.22rem .5rem;text-align:left;vertical-align:top}
 th{font-weight:600;color:var(--muted);font-size:.85em}
@@ -34,9 +34,11 @@ td.wrap{overflow-wrap:anywhere;max-width:38rem}
 .finding.high{border-left-color:var(--high)}.finding.medium{border-left-color:var(--medium)}
 .finding.low{border-left-color:var(--low)}.finding.info{border-left-color:var(--info)}
 .finding:target,.process:target{outline:2px solid var(--accent)}
-.evidence{display:grid;grid-template-columns:max-content 1fr;gap:0 1rem;margin:.3rem 0 0;font-size:.92em}
+.finding h3{margin:0}.finding .desc{margin:.15rem 0}
+.evidence{display:flex;flex-wrap:wrap;gap:.1rem 1.4rem;margin:.2rem 0 0;font-size:.9em}
+.evidence div{display:flex;gap:.45rem;min-width:0}
 .evidence dt{color:var(--muted)}.evidence dd{margin:0;overflow-wrap:anywhere}
-.tree td.name{white-space:nowrap}
+.tree td.name,.tree td.time{white-space:nowrap}.tree td{font-size:.92em}
 .flag{font-size:.78em;border:1px solid var(--line);border-radius:4px;padding:0 .3rem;margin-left:.3rem}
 .flag.hidden{border-color:var(--high);color:var(--high)}
 .process{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:.8rem 1rem;margin:1rem 0}
@@ -45,7 +47,8 @@ td.wrap{overflow-wrap:anywhere;max-width:38rem}
 .legend span::before{content:"";display:inline-block;width:.9em;height:.9em;margin-right:.3em;vertical-align:-.1em;border-radius:2px;background:var(--sw)}
 .legend .reserved::before{opacity:.35;outline:1px dashed var(--fg)}
 .legend .priv::before{height:.35em;vertical-align:.1em;background:var(--fg)}
-svg.memmap{display:block;font:11px system-ui,sans-serif}
+svg.memmap{display:block;font:11px system-ui,sans-serif}svg.memmap.fit{width:100%;height:auto;max-width:1500px}
+.tables{display:flex;flex-wrap:wrap;gap:0 1.5rem;align-items:flex-start}.tables table{width:auto}
 svg .region{stroke:var(--card);stroke-width:.5}
 svg .region.reserved{fill-opacity:.35;stroke:var(--fg);stroke-dasharray:2 2;stroke-opacity:.6}
 svg .region.flagged{stroke:var(--high);stroke-width:2}
