@@ -52,7 +52,7 @@ pub use timefmt::filetime_to_iso;
 pub use writers::{
     csv_safe_text, findings_table, kernel_modules_table, processes_table, write_report_json,
     write_report_jsonl, write_report_table, write_table, write_table_csv, write_table_json,
-    write_table_jsonl, JsonlOptions,
+    write_table_jsonl, JsonlOptions, ECS_VERSION,
 };
 
 /// Re-export of `serde_json`, whose `Value` is the type of [`Finding::evidence`] values.

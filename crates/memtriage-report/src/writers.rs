@@ -124,9 +124,16 @@ fn opt_str(v: Option<&String>) -> Option<Value> {
     v.map(|s| Value::String(s.clone()))
 }
 
-/// Fields shared by every event: `@timestamp`, `host`, and `memtriage.schema` / `.image`.
+/// The Elastic Common Schema version the JSON Lines events follow (`ecs.version` of every
+/// event). `tests/ecs/check.sh` validates the events against the field definitions of this
+/// version (the `@elastic/ecs` npm package of the same version).
+pub const ECS_VERSION: &str = "9.4.0";
+
+/// Fields shared by every event: `@timestamp`, `ecs.version`, `host`, and `memtriage.schema` /
+/// `.image`.
 fn base_event(report: &Report, opts: &JsonlOptions) -> (Map<String, Value>, Map<String, Value>) {
     let mut ev = Map::new();
+    ev.insert("ecs".to_owned(), json!({ "version": ECS_VERSION }));
     insert_opt(
         &mut ev,
         "@timestamp",
@@ -198,7 +205,7 @@ fn finding_event(report: &Report, f: &Finding, opts: &JsonlOptions) -> Value {
         json!({
             "kind": "alert",
             "category": ["malware"],
-            "type": ["indicator"],
+            "type": ["info"],
             "module": "memtriage",
             "dataset": "memtriage.finding",
             "severity": severity_number(f.severity),
