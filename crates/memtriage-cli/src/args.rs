@@ -65,6 +65,7 @@ pub enum ReportTable {
     /// One row per user-mode module (with its process).
     Modules,
     /// One row per kernel module.
+    #[value(name = "kernel_modules")]
     KernelModules,
 }
 

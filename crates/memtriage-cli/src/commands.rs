@@ -341,11 +341,15 @@ fn vtop(a: &VtopArgs) -> Result<u8, String> {
     }
     let format = resolve(a.format);
     to_stdout(|w| match format {
-        Format::Json | Format::Jsonl => {
+        Format::Json => {
             serde_json::to_writer_pretty(&mut *w, &doc)?;
             writeln!(w)
         }
-        _ => {
+        Format::Jsonl => {
+            serde_json::to_writer(&mut *w, &doc)?;
+            writeln!(w)
+        }
+        Format::Table | Format::Csv => {
             let mut t = Table::new(
                 format!("vtop {:#x} (DTB {:#x})", a.address, space.dtb()),
                 vec![
@@ -373,6 +377,11 @@ fn vtop(a: &VtopArgs) -> Result<u8, String> {
                 ]);
             }
             write(w, &t, format)?;
+            if format == Format::Csv {
+                // CSV holds the walk only, so that every record has the header's fields; the
+                // translation is in the other formats.
+                return Ok(());
+            }
             match &walk.result {
                 Ok(t) => writeln!(
                     w,
@@ -582,8 +591,10 @@ fn diff_cmd(a: &DiffArgs) -> Result<u8, String> {
     let d = diff(&old, &new);
     let format = resolve(a.format);
     to_stdout(|w| match format {
-        Format::Table | Format::Csv => write_diff_table(w, &d),
-        _ => write_diff_json(w, &d),
+        Format::Table => write_diff_table(w, &d),
+        Format::Json => write_diff_json(w, &d),
+        Format::Jsonl => memtriage_report::write_diff_jsonl(w, &d),
+        Format::Csv => memtriage_report::write_diff_csv(w, &d),
     })?;
     Ok(if d.is_empty() { 0 } else { 1 })
 }

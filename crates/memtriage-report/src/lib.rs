@@ -22,6 +22,7 @@
 #![forbid(unsafe_code)]
 
 mod diff;
+mod diff_rows;
 mod error;
 mod hex;
 mod html;
@@ -36,6 +37,7 @@ pub use diff::{
     diff, write_diff_json, write_diff_table, ChangedFinding, ChangedProcess, FieldChange,
     ReportDiff, DIFF_SCHEMA_VERSION,
 };
+pub use diff_rows::{diff_table, write_diff_csv, write_diff_jsonl};
 pub use error::ReportError;
 pub use hex::{Hex, ParseHexError};
 pub use html::{write_fleet_index, write_report_html, FleetEntry, FleetOutcome};
