@@ -31,6 +31,7 @@ mod report_tables;
 mod suppress;
 mod table;
 mod timefmt;
+mod validate;
 mod writers;
 
 pub use diff::{
@@ -51,6 +52,7 @@ pub use report_tables::{
 pub use suppress::{Suppression, SuppressionList};
 pub use table::{tree_order, Cell, Column, ColumnKind, Table, MAX_TREE_DEPTH};
 pub use timefmt::filetime_to_iso;
+pub use validate::{check_report_value, Violation};
 pub use writers::{
     csv_safe_text, findings_table, kernel_modules_table, processes_table, write_report_json,
     write_report_jsonl, write_report_table, write_table, write_table_csv, write_table_json,
