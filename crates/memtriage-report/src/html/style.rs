@@ -9,7 +9,7 @@ pub const CSS: &str = r#"
 @media (prefers-color-scheme:dark){:root{--bg:#15181c;--fg:#e3e6ea;--muted:#9aa3ad;--line:#343a41;
 --card:#1d2127;--accent:#6fb0f2;--high:#ff6b6b;--medium:#f5a142;--low:#d6d65a;--info:#8fb3d6;
 --c-image:#a97fe0;--c-mapped:#5aa2eb;--c-share:#3cc2c2;--c-heap:#f09a52;--c-managed:#66c46a;
---c-stack:#e8c62a;--c-private:#e6bf52;--c-unusable:#7d848c;--c-other:#b38f8f}}
+--c-stack:#e8c62a;--c-private:#e6bf52;--c-unusable:#7d848c;--c-other:#b38f8f}.sev{color:#14171b}}
 *{box-sizing:border-box}
 body{margin:0;padding:1.2rem 1.6rem 3rem;background:var(--bg);color:var(--fg);
 font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif}
@@ -34,6 +34,7 @@ td.wrap{overflow-wrap:anywhere;max-width:38rem}
 .finding.high{border-left-color:var(--high)}.finding.medium{border-left-color:var(--medium)}
 .finding.low{border-left-color:var(--low)}.finding.info{border-left-color:var(--info)}
 .finding:target,.process:target{outline:2px solid var(--accent)}
+.process p a,.finding h3 a{text-decoration:none}
 .finding h3{margin:0}.finding .desc{margin:.15rem 0}
 .evidence{display:flex;flex-wrap:wrap;gap:.1rem 1.4rem;margin:.2rem 0 0;font-size:.9em}
 .evidence div{display:flex;gap:.45rem;min-width:0}
