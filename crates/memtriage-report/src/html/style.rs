@@ -70,7 +70,7 @@ td .sw{display:inline-block;width:.8em;height:.8em;border-radius:2px;background:
 .warn li{margin:.15rem 0}
 footer{margin-top:2.5rem;color:var(--muted);font-size:.85em}
 @media print{:root{color-scheme:light;--bg:#fff;--fg:#000;--muted:#444;--line:#bbb;--card:#fff;--accent:#000}
-body{padding:0;font-size:10.5pt}.mapbox{overflow:visible}svg.memmap{max-width:100%;height:auto}
+body{padding:0;font-size:10.5pt}.sev{color:#fff}.mapbox{overflow:visible}svg.memmap{max-width:100%;height:auto}
 .process,.finding{break-inside:avoid}h2{break-after:avoid}a{text-decoration:none}
 *{-webkit-print-color-adjust:exact;print-color-adjust:exact}}
 "#;
