@@ -60,7 +60,7 @@ pub fn write_tree(out: &mut String, report: &Report) -> fmt::Result {
 /// Writes the per-process sections (memory map, totals, modules), in report order.
 pub fn write_process_sections(out: &mut String, report: &Report) -> fmt::Result {
     out.push_str(r#"<section id="memory"><h2>Memory maps</h2>"#);
-    write_legend(out);
+    write_legend(out)?;
     for (i, p) in report.processes.iter().enumerate() {
         write_process(out, report, i, p)?;
     }
@@ -68,16 +68,17 @@ pub fn write_process_sections(out: &mut String, report: &Report) -> fmt::Result 
     Ok(())
 }
 
-fn write_legend(out: &mut String) {
+fn write_legend(out: &mut String) -> fmt::Result {
     out.push_str(r#"<div class="legend">"#);
     for c in Category::ALL {
         if c != Category::Other {
-            let _ = write!(out, r#"<span class="{}">{}</span>"#, c.class(), c.label());
+            write!(out, r#"<span class="{}">{}</span>"#, c.class(), c.label())?;
         }
     }
     out.push_str(
         r#"<span class="c-private reserved">reserved (pale, dashed)</span><span class="priv">private (mark under the bar)</span><span class="muted">▼ finding · ⁄⁄ unmapped space · widths grow with log2(size)</span></div>"#,
     );
+    Ok(())
 }
 
 fn write_process(out: &mut String, report: &Report, index: usize, p: &Process) -> fmt::Result {
