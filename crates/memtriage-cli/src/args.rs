@@ -39,6 +39,52 @@ pub enum Format {
     Csv,
 }
 
+/// Output formats of `report`: those of [`Format`] plus a self-contained HTML page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// Aligned columns for people.
+    Table,
+    /// One JSON document.
+    Json,
+    /// JSON Lines: one self-contained object per line (SIEM).
+    Jsonl,
+    /// Comma-separated values: one table of the report (see --table).
+    Csv,
+    /// One self-contained HTML page (inline CSS and SVG, no external resource).
+    Html,
+}
+
+/// The report table written by `report --format csv`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum ReportTable {
+    /// One row per finding.
+    #[default]
+    Findings,
+    /// One row per process.
+    Processes,
+    /// One row per memory region (with its process).
+    Regions,
+    /// One row per user-mode module (with its process).
+    Modules,
+    /// One row per kernel module.
+    #[value(name = "kernel_modules")]
+    KernelModules,
+}
+
+/// Output options of `report`.
+#[derive(Debug, Clone, Args)]
+pub struct ReportOutputArgs {
+    /// Output format [default: table on a terminal, json otherwise].
+    #[arg(long, short = 'f', value_enum)]
+    pub format: Option<ReportFormat>,
+    /// The table written by --format csv.
+    #[arg(long, value_enum, value_name = "TABLE", default_value_t = ReportTable::Findings)]
+    pub table: ReportTable,
+    /// No progress display on stderr.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
 /// Where the capture is and how to read it.
 #[derive(Debug, Clone, Args)]
 pub struct CaptureArgs {
@@ -239,7 +285,7 @@ pub struct ReportArgs {
     #[arg(value_name = "IMAGE", required = true)]
     pub images: Vec<PathBuf>,
     #[command(flatten)]
-    pub output: OutputArgs,
+    pub output: ReportOutputArgs,
     #[command(flatten)]
     pub overrides: OverrideArgs,
     /// Compute the capture's SHA-256 (reads the whole file).
@@ -258,8 +304,9 @@ pub struct ReportArgs {
     #[arg(long, short = 'j', default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
     pub jobs: u32,
     /// Write one report per capture into this directory (created if missing), also for one
-    /// capture: `NAME.report.json` (`.report.jsonl`, `.report.txt`, `.findings.csv` by format),
-    /// NAME the capture's file name, prefixed by its folder names when two captures share it.
+    /// capture: `NAME.report.json` (`.report.jsonl`, `.report.txt`, `.report.html` plus an
+    /// `index.html` listing the pages, `.findings.csv` by format), NAME the capture's file
+    /// name, prefixed by its folder names when two captures share it.
     #[arg(long, value_name = "DIR")]
     pub output_dir: Option<PathBuf>,
 }

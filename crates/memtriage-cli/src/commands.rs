@@ -1,15 +1,15 @@
 //! Subcommand dispatch.
 
 use crate::args::{
-    Cli, Command, DiffArgs, Format, InfoArgs, OverrideArgs, PluginArgs, ReportArgs, RulesArgs,
-    VtopArgs,
+    Cli, Command, DiffArgs, Format, InfoArgs, OverrideArgs, PluginArgs, ReportArgs, ReportFormat,
+    ReportTable, RulesArgs, VtopArgs,
 };
 use crate::diagnose;
 use crate::failure::Failure;
 use crate::fleet;
 use crate::generate;
 use crate::layout;
-use crate::output::{emit, resolve, to_stdout, write, Progress};
+use crate::output::{emit, resolve, resolve_report, to_stdout, write, Progress};
 use clap::{Args, CommandFactory, FromArgMatches};
 use memtriage_analysis::report::{build_report, system_block};
 use memtriage_analysis::{registry, Plugin, PluginOptions, Session, SessionOptions};
@@ -661,26 +661,51 @@ fn one_report(
 fn write_one(
     w: &mut dyn Write,
     report: &Report,
-    format: Format,
+    format: ReportFormat,
+    table: ReportTable,
     jsonl: &JsonlOptions,
     width: Option<usize>,
 ) -> std::io::Result<()> {
+    use memtriage_report::ReportTableKind as Kind;
     match format {
-        Format::Json => write_report_json(w, report),
-        Format::Jsonl => write_report_jsonl(w, report, jsonl),
-        Format::Table => write_report_table_with(w, report, &TextLayout::width(width)),
-        Format::Csv => write(w, &memtriage_report::findings_table(report), Format::Csv),
+        ReportFormat::Json => write_report_json(w, report),
+        ReportFormat::Jsonl => write_report_jsonl(w, report, jsonl),
+        ReportFormat::Table => write_report_table_with(w, report, &TextLayout::width(width)),
+        ReportFormat::Csv => {
+            let kind = match table {
+                ReportTable::Findings => Kind::Findings,
+                ReportTable::Processes => Kind::Processes,
+                ReportTable::Regions => Kind::Regions,
+                ReportTable::Modules => Kind::Modules,
+                ReportTable::KernelModules => Kind::KernelModules,
+            };
+            write(
+                w,
+                &memtriage_report::report_table(report, kind),
+                Format::Csv,
+            )
+        }
+        ReportFormat::Html => memtriage_report::write_report_html(w, report),
     }
 }
 
 /// The file name suffix of a fleet report in `format`.
-fn report_extension(format: Format) -> &'static str {
+fn report_extension(format: ReportFormat) -> &'static str {
     match format {
-        Format::Json => "report.json",
-        Format::Jsonl => "report.jsonl",
-        Format::Table => "report.txt",
-        Format::Csv => "findings.csv",
+        ReportFormat::Json => "report.json",
+        ReportFormat::Jsonl => "report.jsonl",
+        ReportFormat::Table => "report.txt",
+        ReportFormat::Csv => "findings.csv",
+        ReportFormat::Html => "report.html",
     }
+}
+
+/// Writes `DIR/index.html`, the list of a fleet's HTML pages with their finding counts.
+fn write_html_index(dir: &Path, entries: &[memtriage_report::FleetEntry]) -> Result<(), String> {
+    let out = dir.join("index.html");
+    let mut f = std::fs::File::create(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+    memtriage_report::write_fleet_index(&mut f, entries)
+        .map_err(|e| format!("{}: {e}", out.display()))
 }
 
 /// `report`: one capture to stdout, or a fleet (several captures, directories, `--output-dir`);
@@ -700,7 +725,8 @@ fn report(a: &ReportArgs, verbose: bool) -> Result<u8, Failure> {
         Some(p) => Some(SuppressionList::from_path(p).map_err(|e| e.to_string())?),
         None => None,
     };
-    let format = resolve(a.output.format);
+    let format = resolve_report(a.output.format);
+    let table = a.output.table;
     let jsonl = JsonlOptions {
         host_name: a.host.clone(),
     };
@@ -712,12 +738,18 @@ fn report(a: &ReportArgs, verbose: bool) -> Result<u8, Failure> {
     if let ([image], None) = (images.as_slice(), &a.output_dir) {
         let report = one_report(image, a, suppress.as_ref(), a.output.quiet)?;
         print_warnings(&report.warnings, a.output.quiet);
-        emit(format, |w, width| {
-            write_one(w, &report, format, &jsonl, width)
+        // Tables are laid out for the terminal; the other formats are written as they are.
+        let layout_as = if format == ReportFormat::Table {
+            Format::Table
+        } else {
+            Format::Json
+        };
+        emit(layout_as, |w, width| {
+            write_one(w, &report, format, table, &jsonl, width)
         })?;
         return Ok(if hits(&report) { 1 } else { 0 });
     }
-    if a.output_dir.is_none() && format != Format::Jsonl {
+    if a.output_dir.is_none() && format != ReportFormat::Jsonl {
         return Err("several captures need --output-dir DIR (one report per capture) or --format jsonl (one stream)".into());
     }
     let pool = rayon::ThreadPoolBuilder::new()
@@ -736,32 +768,45 @@ fn report(a: &ReportArgs, verbose: bool) -> Result<u8, Failure> {
     let mut failed = 0;
     let mut any_hit = false;
     let mut stream: Vec<u8> = Vec::new();
+    let mut index: Vec<memtriage_report::FleetEntry> = Vec::new();
     for ((path, result), name) in images.iter().zip(&results).zip(&names) {
         let report = match result {
             Ok(report) => report,
             Err(failure) => {
                 failed += 1;
                 report_failure(failure, verbose);
+                index.push(memtriage_report::FleetEntry::failed(
+                    path.display().to_string(),
+                    failure.line.clone(),
+                ));
                 continue;
             }
         };
         any_hit |= hits(report);
         match &a.output_dir {
             Some(dir) => {
-                let out = dir.join(format!("{name}.{}", report_extension(format)));
+                let page = format!("{name}.{}", report_extension(format));
+                let out = dir.join(&page);
                 let written = std::fs::File::create(&out).and_then(|mut f| {
-                    write_one(&mut f, report, format, &jsonl, None)?;
+                    write_one(&mut f, report, format, table, &jsonl, None)?;
                     f.flush()
                 });
                 written.map_err(|e| format!("{}: {e}", out.display()))?;
+                index.push(memtriage_report::FleetEntry::page(
+                    path.display().to_string(),
+                    page,
+                    report,
+                ));
                 if !a.output.quiet {
                     eprintln!("memtriage: {} → {}", path.display(), out.display());
                 }
             }
-            None => {
-                write_one(&mut stream, report, format, &jsonl, None).map_err(|e| e.to_string())?
-            }
+            None => write_one(&mut stream, report, format, table, &jsonl, None)
+                .map_err(|e| e.to_string())?,
         }
+    }
+    if let (ReportFormat::Html, Some(dir)) = (format, &a.output_dir) {
+        write_html_index(dir, &index)?;
     }
     if !stream.is_empty() {
         to_stdout(|w| w.write_all(&stream))?;
@@ -781,8 +826,10 @@ fn diff_cmd(a: &DiffArgs) -> Result<u8, Failure> {
     let d = diff(&old, &new);
     let format = resolve(a.format);
     emit(format, |w, _| match format {
-        Format::Table | Format::Csv => write_diff_table(w, &d),
-        _ => write_diff_json(w, &d),
+        Format::Table => write_diff_table(w, &d),
+        Format::Json => write_diff_json(w, &d),
+        Format::Jsonl => memtriage_report::write_diff_jsonl(w, &d),
+        Format::Csv => memtriage_report::write_diff_csv(w, &d),
     })?;
     Ok(if d.is_empty() { 0 } else { 1 })
 }

@@ -1,6 +1,6 @@
 //! Writing results to stdout: format defaults, broken pipes, progress on stderr.
 
-use crate::args::Format;
+use crate::args::{Format, ReportFormat};
 use crate::width::{table_width, write_clipped};
 use memtriage_report::{write_table, write_table_csv, write_table_json, write_table_jsonl, Table};
 use std::io::{self, IsTerminal, Write};
@@ -14,6 +14,15 @@ pub fn resolve(format: Option<Format>) -> Format {
         Format::Table
     } else {
         Format::Json
+    })
+}
+
+/// The format of `report`: the user's, else table on a terminal and JSON in a pipe.
+pub fn resolve_report(format: Option<ReportFormat>) -> ReportFormat {
+    format.unwrap_or(if io::stdout().is_terminal() {
+        ReportFormat::Table
+    } else {
+        ReportFormat::Json
     })
 }
 

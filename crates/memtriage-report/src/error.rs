@@ -48,6 +48,17 @@ pub enum ReportError {
         /// What is wrong.
         message: String,
     },
+    /// A saved report is JSON of the right schema version but not a valid report: it breaks the
+    /// report schema, or a range ends before it starts, or a date does not exist.
+    #[error("{}: {pointer}: {message}", path.display())]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// JSON pointer of the offending value.
+        pointer: String,
+        /// What is wrong.
+        message: String,
+    },
     /// A saved report carries a schema version this crate does not read.
     #[error("{}: unsupported report schema {found:?} (expected {expected:?})", path.display())]
     SchemaVersion {

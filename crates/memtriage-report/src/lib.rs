@@ -9,7 +9,9 @@
 //! - JSON Lines for SIEM pipelines with ECS field names ([`write_report_jsonl`],
 //!   [`write_table_jsonl`]);
 //! - human-readable tables ([`write_report_table`], [`write_table`]);
-//! - CSV ([`write_table_csv`]).
+//! - CSV ([`write_table_csv`]);
+//! - one self-contained HTML page ([`write_report_html`]) and a fleet index
+//!   ([`write_fleet_index`]).
 //!
 //! It also provides report comparison ([`diff`]), finding suppression ([`SuppressionList`]) and
 //! the `--fail-on` helper ([`fail_on`]).
@@ -20,13 +22,17 @@
 #![forbid(unsafe_code)]
 
 mod diff;
+mod diff_rows;
 mod error;
 mod hex;
+mod html;
 mod model;
+mod report_tables;
 mod row;
 mod suppress;
 mod table;
 mod timefmt;
+mod validate;
 mod vocab;
 mod writers;
 
@@ -34,11 +40,16 @@ pub use diff::{
     diff, write_diff_json, write_diff_table, ChangedFinding, ChangedProcess, FieldChange,
     ReportDiff, DIFF_SCHEMA_VERSION,
 };
+pub use diff_rows::{diff_table, write_diff_csv, write_diff_jsonl};
 pub use error::ReportError;
 pub use hex::{Hex, ParseHexError};
+pub use html::{write_fleet_index, write_report_html, FleetEntry, FleetOutcome};
 pub use model::{
     fail_on, read_report, Finding, Image, KernelModule, Module, ParseSeverityError, Process,
     Region, RegionType, Report, Severity, System, Tool, SCHEMA_VERSION,
+};
+pub use report_tables::{
+    modules_table, process_list_table, regions_table, report_table, ReportTableKind,
 };
 pub use row::{CellValue, FileTime, Row};
 pub use suppress::{Suppression, SuppressionList};
@@ -47,11 +58,12 @@ pub use table::{
     TextLayout, ELLIPSIS, MAX_TREE_DEPTH,
 };
 pub use timefmt::filetime_to_iso;
+pub use validate::{check_report_value, Violation};
 pub use vocab::{RegionCategory, RegionState};
 pub use writers::{
-    findings_table, kernel_modules_table, processes_table, write_report_json, write_report_jsonl,
-    write_report_table, write_report_table_with, write_table, write_table_csv, write_table_json,
-    write_table_jsonl, write_table_with, JsonlOptions,
+    csv_safe_text, findings_table, kernel_modules_table, processes_table, write_report_json,
+    write_report_jsonl, write_report_table, write_report_table_with, write_table, write_table_csv,
+    write_table_json, write_table_jsonl, write_table_with, JsonlOptions, ECS_VERSION,
 };
 
 /// Re-export of `serde_json`, whose `Value` is the type of [`Finding::evidence`] values.

@@ -439,8 +439,10 @@ pub fn fail_on(findings: &[Finding], threshold: Severity) -> bool {
     findings.iter().any(|f| f.severity >= threshold)
 }
 
-/// Reads a report saved as JSON (e.g. by `memtriage report --format json`) and checks its
-/// schema version. Errors name the file (and line/column for JSON errors).
+/// Reads a report saved as JSON (e.g. by `memtriage report --format json`): checks its schema
+/// version, then the document against the report schema and the rules the schema cannot express
+/// ([`check_report_value`](crate::check_report_value)). Errors name the file (and line/column
+/// for JSON errors, the JSON pointer for invalid values).
 pub fn read_report(path: &Path) -> Result<Report, ReportError> {
     let bytes = std::fs::read(path).map_err(|source| ReportError::Io {
         path: path.to_path_buf(),
@@ -461,7 +463,19 @@ pub fn read_report(path: &Path) -> Result<Report, ReportError> {
             expected: SCHEMA_VERSION,
         });
     }
-    serde_json::from_slice(&bytes).map_err(|e| json_error(path, &e))
+    // Then the whole document against the schema and the rules it cannot express (first: its
+    // message names the JSON pointer and the allowed values, more than serde's "unknown
+    // variant" for a closed vocabulary), then the typed document, so that a report is read
+    // back exactly when the schema (and those rules) accept it.
+    let doc: serde_json::Value =
+        serde_json::from_slice(&bytes).map_err(|e| json_error(path, &e))?;
+    crate::validate::check_report_value(&doc).map_err(|v| ReportError::Invalid {
+        path: path.to_path_buf(),
+        pointer: v.pointer,
+        message: v.message,
+    })?;
+    let report: Report = serde_json::from_slice(&bytes).map_err(|e| json_error(path, &e))?;
+    Ok(report)
 }
 
 fn json_error(path: &Path, e: &serde_json::Error) -> ReportError {

@@ -127,9 +127,16 @@ fn opt_str(v: Option<&String>) -> Option<Value> {
     v.map(|s| Value::String(s.clone()))
 }
 
-/// Fields shared by every event: `@timestamp`, `host`, and `memtriage.schema` / `.image`.
+/// The Elastic Common Schema version the JSON Lines events follow (`ecs.version` of every
+/// event). `tests/ecs/check.sh` validates the events against the field definitions of this
+/// version (the `@elastic/ecs` npm package of the same version).
+pub const ECS_VERSION: &str = "9.4.0";
+
+/// Fields shared by every event: `@timestamp`, `ecs.version`, `host`, and `memtriage.schema` /
+/// `.image`.
 fn base_event(report: &Report, opts: &JsonlOptions) -> (Map<String, Value>, Map<String, Value>) {
     let mut ev = Map::new();
+    ev.insert("ecs".to_owned(), json!({ "version": ECS_VERSION }));
     insert_opt(
         &mut ev,
         "@timestamp",
@@ -201,7 +208,7 @@ fn finding_event(report: &Report, f: &Finding, opts: &JsonlOptions) -> Value {
         json!({
             "kind": "alert",
             "category": ["malware"],
-            "type": ["indicator"],
+            "type": ["info"],
             "module": "memtriage",
             "dataset": "memtriage.finding",
             "severity": severity_number(f.severity),
@@ -278,22 +285,46 @@ pub fn write_table_jsonl(w: &mut dyn Write, table: &Table) -> io::Result<()> {
 // ---------------------------------------------------------------------------------------------
 // CSV
 
+/// Neutralises a text cell for spreadsheets (CSV injection): a cell starting with `=`, `+`,
+/// `-`, `@`, a tab or a carriage return gets a leading `'`, so that spreadsheet programs show
+/// it as text instead of evaluating it as a formula.
+pub fn csv_safe_text(s: &str) -> std::borrow::Cow<'_, str> {
+    match s.as_bytes().first() {
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') => format!("'{s}").into(),
+        _ => s.into(),
+    }
+}
+
+/// The CSV field of a cell: text from a capture through [`csv_safe_text`], the rest as
+/// [`Cell::to_plain`] (numbers, `0x…` hex, booleans and times cannot start a formula).
+fn csv_field(cell: &Cell) -> String {
+    match cell {
+        Cell::Text(s) | Cell::Time(s) => csv_safe_text(s).into_owned(),
+        other => other.to_plain(),
+    }
+}
+
 /// Writes `table` as CSV (RFC 4180 quoting): a header row of column names, then one record per
-/// row (`Null` is an empty field, Hex is `0x…`). Tree tables get a trailing `depth` column
-/// (unless a column already has that name).
+/// row (`Null` is an empty field, Hex is `0x…`, text neutralised against CSV injection by
+/// [`csv_safe_text`]). Tree tables get a trailing `depth` column (unless a column already has
+/// that name).
 pub fn write_table_csv(w: &mut dyn Write, table: &Table) -> io::Result<()> {
     let add_depth = table.is_tree() && !table.columns.iter().any(|c| c.name == "depth");
     let mut csv = csv::WriterBuilder::new()
         .flexible(false)
         .from_writer(&mut *w);
-    let mut header: Vec<&str> = table.columns.iter().map(|c| c.name.as_str()).collect();
+    let mut header: Vec<String> = table
+        .columns
+        .iter()
+        .map(|c| csv_safe_text(&c.name).into_owned())
+        .collect();
     if add_depth {
-        header.push("depth");
+        header.push("depth".to_owned());
     }
     csv.write_record(&header).map_err(csv_err)?;
     for (i, row) in table.rows.iter().enumerate() {
         let mut rec: Vec<String> = (0..table.columns.len())
-            .map(|c| Table::cell(row, c).to_plain())
+            .map(|c| csv_field(Table::cell(row, c)))
             .collect();
         if add_depth {
             rec.push(table.depth(i).to_string());

@@ -122,7 +122,9 @@ const REPORT_JSON: &str = r##"{
       "description": "private executable and writable memory",
       "evidence": {
         "commit_charge": 1,
-        "protection": "PAGE_EXECUTE_READWRITE"
+        "detected_by": "vad_protection",
+        "protection": "PAGE_EXECUTE_READWRITE",
+        "type": "private"
       },
       "mitre": [
         "T1055"
@@ -136,10 +138,10 @@ const REPORT_JSON: &str = r##"{
 }
 "##;
 
-const REPORT_JSONL: &str = r##"{"@timestamp":"2024-01-17T21:20:00Z","event":{"category":["process"],"dataset":"memtriage.process","kind":"event","module":"memtriage","type":["info"]},"host":{"name":"WS01"},"memtriage":{"hidden":false,"image":{"format":"raw","path":"mem.raw","sha256":"abababababababababababababababababababababababababababababababab"},"module_count":0,"offset":"0xffffa0000a000040","region_count":0,"schema":"memtriage-report/1","threads":120,"wow64":false},"process":{"name":"System","parent":{"pid":0},"pid":4}}
-{"@timestamp":"2024-01-17T21:20:00Z","event":{"category":["process"],"dataset":"memtriage.process","kind":"event","module":"memtriage","type":["info"]},"host":{"name":"WS01"},"memtriage":{"hidden":false,"image":{"format":"raw","path":"mem.raw","sha256":"abababababababababababababababababababababababababababababababab"},"module_count":1,"offset":"0xffffa0000b000080","region_count":1,"schema":"memtriage-report/1","threads":12,"wow64":false},"process":{"command_line":"\"java.exe\" -jar app.jar","executable":"C:\\Program Files\\Java\\jre\\bin\\java.exe","name":"java.exe","parent":{"pid":4},"pid":1337,"start":"2024-01-17T21:19:00Z"}}
-{"@timestamp":"2024-01-17T21:20:00Z","event":{"category":["process"],"dataset":"memtriage.process","kind":"event","module":"memtriage","type":["info"]},"host":{"name":"WS01"},"memtriage":{"hidden":true,"image":{"format":"raw","path":"mem.raw","sha256":"abababababababababababababababababababababababababababababababab"},"module_count":0,"offset":"0xffffa0000c0000c0","region_count":0,"schema":"memtriage-report/1","threads":1,"wow64":false},"process":{"name":"evil.exe","parent":{"pid":1337},"pid":666}}
-{"@timestamp":"2024-01-17T21:20:00Z","event":{"category":["malware"],"dataset":"memtriage.finding","kind":"alert","module":"memtriage","severity":4,"type":["indicator"]},"host":{"name":"WS01"},"memtriage":{"address":"0x7ff000000000","end":"0x7ff000000fff","evidence":{"commit_charge":1,"protection":"PAGE_EXECUTE_READWRITE"},"image":{"format":"raw","path":"mem.raw","sha256":"abababababababababababababababababababababababababababababababab"},"schema":"memtriage-report/1","severity":"high"},"message":"private executable and writable memory","process":{"command_line":"\"java.exe\" -jar app.jar","executable":"C:\\Program Files\\Java\\jre\\bin\\java.exe","name":"java.exe","parent":{"pid":4},"pid":1337,"start":"2024-01-17T21:19:00Z"},"rule":{"id":"rwx_private","name":"rwx_private","ruleset":"memtriage"},"threat":{"framework":"MITRE ATT&CK","technique":{"id":["T1055"]}}}
+const REPORT_JSONL: &str = r##"{"@timestamp":"2024-01-17T21:20:00Z","ecs":{"version":"9.4.0"},"event":{"category":["process"],"dataset":"memtriage.process","kind":"event","module":"memtriage","type":["info"]},"host":{"name":"WS01"},"memtriage":{"hidden":false,"image":{"format":"raw","path":"mem.raw","sha256":"abababababababababababababababababababababababababababababababab"},"module_count":0,"offset":"0xffffa0000a000040","region_count":0,"schema":"memtriage-report/1","threads":120,"wow64":false},"process":{"name":"System","parent":{"pid":0},"pid":4}}
+{"@timestamp":"2024-01-17T21:20:00Z","ecs":{"version":"9.4.0"},"event":{"category":["process"],"dataset":"memtriage.process","kind":"event","module":"memtriage","type":["info"]},"host":{"name":"WS01"},"memtriage":{"hidden":false,"image":{"format":"raw","path":"mem.raw","sha256":"abababababababababababababababababababababababababababababababab"},"module_count":1,"offset":"0xffffa0000b000080","region_count":1,"schema":"memtriage-report/1","threads":12,"wow64":false},"process":{"command_line":"\"java.exe\" -jar app.jar","executable":"C:\\Program Files\\Java\\jre\\bin\\java.exe","name":"java.exe","parent":{"pid":4},"pid":1337,"start":"2024-01-17T21:19:00Z"}}
+{"@timestamp":"2024-01-17T21:20:00Z","ecs":{"version":"9.4.0"},"event":{"category":["process"],"dataset":"memtriage.process","kind":"event","module":"memtriage","type":["info"]},"host":{"name":"WS01"},"memtriage":{"hidden":true,"image":{"format":"raw","path":"mem.raw","sha256":"abababababababababababababababababababababababababababababababab"},"module_count":0,"offset":"0xffffa0000c0000c0","region_count":0,"schema":"memtriage-report/1","threads":1,"wow64":false},"process":{"name":"evil.exe","parent":{"pid":1337},"pid":666}}
+{"@timestamp":"2024-01-17T21:20:00Z","ecs":{"version":"9.4.0"},"event":{"category":["malware"],"dataset":"memtriage.finding","kind":"alert","module":"memtriage","severity":4,"type":["info"]},"host":{"name":"WS01"},"memtriage":{"address":"0x7ff000000000","end":"0x7ff000000fff","evidence":{"commit_charge":1,"detected_by":"vad_protection","protection":"PAGE_EXECUTE_READWRITE","type":"private"},"image":{"format":"raw","path":"mem.raw","sha256":"abababababababababababababababababababababababababababababababab"},"schema":"memtriage-report/1","severity":"high"},"message":"private executable and writable memory","process":{"command_line":"\"java.exe\" -jar app.jar","executable":"C:\\Program Files\\Java\\jre\\bin\\java.exe","name":"java.exe","parent":{"pid":4},"pid":1337,"start":"2024-01-17T21:19:00Z"},"rule":{"id":"rwx_private","name":"rwx_private","ruleset":"memtriage"},"threat":{"framework":"MITRE ATT&CK","technique":{"id":["T1055"]}}}
 "##;
 
 const REPORT_TABLE: &str = r##"memtriage 0.1.0 report (memtriage-report/1)
@@ -263,7 +265,7 @@ fn report_jsonl_without_time_host_or_pid() {
     assert_eq!(
         text,
         concat!(
-            r#"{"event":{"category":["malware"],"dataset":"memtriage.finding","kind":"alert","module":"memtriage","severity":3,"type":["indicator"]},"#,
+            r#"{"ecs":{"version":"9.4.0"},"event":{"category":["malware"],"dataset":"memtriage.finding","kind":"alert","module":"memtriage","severity":3,"type":["info"]},"#,
             r#""memtriage":{"evidence":{},"image":{"format":"crashdump-full","path":"x.dmp"},"schema":"memtriage-report/1","severity":"medium"},"#,
             r#""message":"hook","rule":{"id":"kernel_hook","name":"kernel_hook","ruleset":"memtriage"}}"#,
             "\n"

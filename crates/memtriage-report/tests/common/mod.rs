@@ -89,6 +89,8 @@ pub fn sample_report() -> Report {
     .with_range(0x7ff000000000, 0x7ff000000fff)
     .with_evidence("protection", "PAGE_EXECUTE_READWRITE")
     .with_evidence("commit_charge", 1)
+    .with_evidence("detected_by", "vad_protection")
+    .with_evidence("type", "private")
     .with_mitre("T1055")];
     r.warnings = vec!["process 999: PEB unreadable".into()];
     r
