@@ -463,10 +463,11 @@ pub fn read_report(path: &Path) -> Result<Report, ReportError> {
             expected: SCHEMA_VERSION,
         });
     }
-    // Then the whole document against the schema and the rules it cannot express (first: its
-    // message names the JSON pointer and the allowed values, more than serde's "unknown
-    // variant" for a closed vocabulary), then the typed document, so that a report is read
-    // back exactly when the schema (and those rules) accept it.
+    // Then the typed document (type errors keep their line and column; a closed vocabulary
+    // names its allowed values), and the whole document against the schema and the rules it
+    // cannot express, so that a report is read back exactly when the schema (and those
+    // rules) accept it.
+    let report: Report = serde_json::from_slice(&bytes).map_err(|e| json_error(path, &e))?;
     let doc: serde_json::Value =
         serde_json::from_slice(&bytes).map_err(|e| json_error(path, &e))?;
     crate::validate::check_report_value(&doc).map_err(|v| ReportError::Invalid {
@@ -474,7 +475,6 @@ pub fn read_report(path: &Path) -> Result<Report, ReportError> {
         pointer: v.pointer,
         message: v.message,
     })?;
-    let report: Report = serde_json::from_slice(&bytes).map_err(|e| json_error(path, &e))?;
     Ok(report)
 }
 
