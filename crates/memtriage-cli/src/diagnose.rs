@@ -60,7 +60,7 @@ pub fn split_steps(message: &str) -> (String, Vec<String>) {
 /// the capture's own cause first when it has one, then the discovery summary.
 pub fn kernel_cause(session: &Session, message: &str) -> (String, Vec<String>) {
     let message = message
-        .strip_prefix("kernel discovery failed: ")
+        .strip_prefix("kernel not found: ")
         .unwrap_or(message);
     let (summary, steps) = split_steps(message);
     let cause = match (capture_cause(session), innermost_failure(&steps)) {

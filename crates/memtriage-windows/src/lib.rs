@@ -33,7 +33,7 @@ use memtriage_paging::{PagingMode, TranslateError, VirtError};
 #[derive(Debug, thiserror::Error)]
 pub enum WinError {
     /// Kernel discovery failed; one line naming the stage and the cause.
-    #[error("kernel discovery failed: {0}")]
+    #[error("kernel not found: {0}")]
     Discovery(#[from] discovery::DiscoveryError),
     /// The profile lacks a type or field the walker needs.
     #[error(transparent)]
