@@ -25,9 +25,9 @@ sample=fixtures/samples/win10-19041.dmp
 
 "$bin" report "$sample" -q --format html >"$out/sample.html"
 "$bin" report "$sample" -q --format json >"$out/sample.json"
-# A fleet of two captures (links to the sample under two names).
-ln -s "$PWD/$sample" "$out/in/host-a.dmp"
-ln -s "$PWD/$sample" "$out/in/host-b.dmp"
+# A fleet of two captures (copies of the sample under two names).
+cp "$sample" "$out/in/host-a.dmp"
+cp "$sample" "$out/in/host-b.dmp"
 "$bin" report "$out/in/host-a.dmp" "$out/in/host-b.dmp" -q --format html --output-dir "$out/fleet"
 
 chrome() {
