@@ -11,7 +11,7 @@
 
 use std::fmt::{self, Write};
 
-use super::category::Category;
+use super::category;
 use super::escape::Esc;
 use super::units::bytes;
 use crate::model::{Finding, Region};
@@ -161,7 +161,7 @@ pub fn write_memory_map(
 
 fn write_region(out: &mut String, s: &Slot<'_>, markers: &[Marker<'_>]) -> fmt::Result {
     let r = s.region;
-    let cat = Category::from_name(r.category.name());
+    let cat = r.category;
     let reserved = r.state == crate::RegionState::Reserved;
     let flagged = markers.iter().any(|m| contains(r, m.finding));
     if s.after_gap {
@@ -181,7 +181,7 @@ fn write_region(out: &mut String, s: &Slot<'_>, markers: &[Marker<'_>]) -> fmt::
         out,
         r#"<rect class="region {}{}{}" data-start="{}" x="{:.1}" y="{BAR_Y}" width="{:.1}" height="{BAR_H}"><title>{} – {} ({})
 {} · {} · {} · {}{}"#,
-        cat.class(),
+        category::class(cat),
         if reserved { " reserved" } else { "" },
         if flagged { " flagged" } else { "" },
         r.start,
@@ -227,7 +227,7 @@ fn write_labels(out: &mut String, slots: &[Slot<'_>], top: f64) -> Result<usize,
     let mut previous: Option<&str> = None;
     for s in slots {
         let r = s.region;
-        if Category::from_name(r.category.name()) != Category::Image {
+        if r.category != crate::RegionCategory::Image {
             previous = None;
             continue;
         }

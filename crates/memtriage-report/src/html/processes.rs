@@ -3,13 +3,14 @@
 use std::collections::BTreeMap;
 use std::fmt::{self, Write};
 
-use super::category::Category;
+use super::category;
 use super::escape::{Esc, EscOpt};
 use super::memmap::{write_memory_map, Marker};
 use super::page::{finding_anchor, process_anchor};
 use super::units::bytes;
 use crate::model::{Process, Report};
 use crate::table::tree_order;
+use crate::RegionCategory;
 
 /// Writes the process tree: one row per process, children indented under their parent.
 pub fn write_tree(out: &mut String, report: &Report) -> fmt::Result {
@@ -70,10 +71,13 @@ pub fn write_process_sections(out: &mut String, report: &Report) -> fmt::Result 
 
 fn write_legend(out: &mut String) -> fmt::Result {
     out.push_str(r#"<div class="legend">"#);
-    for c in Category::ALL {
-        if c != Category::Other {
-            write!(out, r#"<span class="{}">{}</span>"#, c.class(), c.label())?;
-        }
+    for c in category::DRAWN {
+        write!(
+            out,
+            r#"<span class="{}">{}</span>"#,
+            category::class(c),
+            c.name()
+        )?;
     }
     out.push_str(
         r#"<span class="c-private reserved">reserved (pale, dashed)</span><span class="priv">private (mark under the bar)</span><span class="muted">▼ finding · ⁄⁄ unmapped space · widths grow with log2(size)</span></div>"#,
@@ -159,11 +163,9 @@ struct Totals {
 }
 
 fn write_totals(out: &mut String, p: &Process) -> fmt::Result {
-    let mut totals: BTreeMap<Category, Totals> = BTreeMap::new();
+    let mut totals: BTreeMap<RegionCategory, Totals> = BTreeMap::new();
     for r in &p.regions {
-        let t = totals
-            .entry(Category::from_name(r.category.name()))
-            .or_default();
+        let t = totals.entry(r.category).or_default();
         let size = r.end.0.saturating_sub(r.start.0).saturating_add(1);
         let committed = r.commit_charge.saturating_mul(4096);
         t.regions += 1;
@@ -182,8 +184,8 @@ fn write_totals(out: &mut String, p: &Process) -> fmt::Result {
         write!(
             out,
             r#"<tr><td><span class="sw {}"></span>{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td></tr>"#,
-            c.class(),
-            c.label(),
+            category::class(*c),
+            c.name(),
             t.regions,
             bytes(t.size),
             bytes(t.committed),
