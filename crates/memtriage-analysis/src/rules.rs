@@ -92,3 +92,15 @@ pub const ODD_PROCESS_NAME: Rule = Rule {
     mitre: &["T1036"],
     summary: "a process's ImageFileName is empty or holds bytes that are not printable text",
 };
+
+/// A YARA rule given with `report --yara` matched process memory (raised by memtriage-yara,
+/// not by a built-in detector; the severity comes from the rule's `severity` meta).
+pub const YARA_MATCH: Rule = Rule {
+    id: "yara_match",
+    severities: &[Severity::Low, Severity::Medium, Severity::High],
+    mitre: &[],
+    summary: "a YARA rule given with --yara matched a region of process memory",
+};
+
+/// Rules raised outside the built-in detectors (listed by `memtriage rules` after them).
+pub const EXTERNAL_RULES: &[&Rule] = &[&YARA_MATCH];

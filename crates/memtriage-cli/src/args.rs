@@ -212,6 +212,8 @@ pub enum Command {
     Diff(DiffArgs),
     /// List the detection rules (ids, the severities each can raise, ATT&CK techniques).
     Rules(RulesArgs),
+    /// Scan process memory (each VAD one buffer) and with --kernel kernel memory with YARA rules.
+    Yarascan(crate::yarascan::YarascanArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell) on stdout.
     Completions(CompletionsArgs),
     /// Print the man page (roff) on stdout.
@@ -309,6 +311,8 @@ pub struct ReportArgs {
     /// name, prefixed by its folder names when two captures share it.
     #[arg(long, value_name = "DIR")]
     pub output_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub yara: crate::yarascan::ReportYaraArgs,
 }
 
 /// `diff` arguments.

@@ -109,6 +109,7 @@ fn dispatch(plugins: &[Box<dyn Plugin>], matches: &clap::ArgMatches) -> Result<u
         Command::Report(a) => report(&a, matches.get_flag("verbose")),
         Command::Diff(a) => diff_cmd(&a),
         Command::Rules(a) => rules(&a),
+        Command::Yarascan(a) => crate::yarascan::yarascan(&a),
         Command::Completions(a) => {
             let mut cmd = command(plugins);
             to_stdout(|w| {
@@ -136,7 +137,7 @@ fn overrides(o: &OverrideArgs) -> Overrides {
     }
 }
 
-fn open_session(image: &Path, o: &OverrideArgs) -> Result<Session, Failure> {
+pub(crate) fn open_session(image: &Path, o: &OverrideArgs) -> Result<Session, Failure> {
     let options = SessionOptions {
         overrides: overrides(o),
         user_dtb: o.user_dtb,
@@ -163,7 +164,7 @@ fn open_session(image: &Path, o: &OverrideArgs) -> Result<Session, Failure> {
 }
 
 /// A warning when `--build` contradicts the NtBuildNumber read from the capture.
-fn build_warning(session: &Session, o: &OverrideArgs) -> Option<String> {
+pub(crate) fn build_warning(session: &Session, o: &OverrideArgs) -> Option<String> {
     let asked = o.build?;
     let k = session.kernel().ok()?;
     let read = k.nt_build_number? & 0xFFFF;
@@ -173,7 +174,7 @@ fn build_warning(session: &Session, o: &OverrideArgs) -> Option<String> {
 
 /// Fails with exit 2 when a `--pid` names no process: neither on the active list nor found
 /// by the pool scan (scanned only when the list lacks it).
-fn check_pids(session: &Session, pids: &[u64]) -> Result<(), Failure> {
+pub(crate) fn check_pids(session: &Session, pids: &[u64]) -> Result<(), Failure> {
     let listed = session
         .processes()
         .map_err(|e| diagnose::explain(session, &e))?;
@@ -194,7 +195,7 @@ fn check_pids(session: &Session, pids: &[u64]) -> Result<(), Failure> {
     Ok(())
 }
 
-fn print_warnings(warnings: &[String], quiet: bool) {
+pub(crate) fn print_warnings(warnings: &[String], quiet: bool) {
     if quiet {
         return;
     }
@@ -630,6 +631,7 @@ fn one_report(
     path: &Path,
     a: &ReportArgs,
     suppress: Option<&SuppressionList>,
+    yara: Option<&memtriage_yara::RuleSet>,
     quiet: bool,
 ) -> Result<Report, Failure> {
     crate::remote::check_hash(path, a.hash)?;
@@ -647,6 +649,9 @@ fn one_report(
     };
     let mut report = build_report(&session, hash).map_err(|e| diagnose::explain(&session, &e))?;
     drop(progress);
+    if let Some(rules) = yara {
+        crate::yarascan::add_yara_findings(&session, &mut report, rules, a.yara.yara_timeout)?;
+    }
     report
         .warnings
         .extend(build_warning(&session, &a.overrides));
@@ -725,6 +730,10 @@ fn report(a: &ReportArgs, verbose: bool) -> Result<u8, Failure> {
         Some(p) => Some(SuppressionList::from_path(p).map_err(|e| e.to_string())?),
         None => None,
     };
+    let yara = match &a.yara.yara {
+        Some(p) => Some(crate::yarascan::load_rules(p)?),
+        None => None,
+    };
     let format = resolve_report(a.output.format);
     let table = a.output.table;
     let jsonl = JsonlOptions {
@@ -736,7 +745,7 @@ fn report(a: &ReportArgs, verbose: bool) -> Result<u8, Failure> {
         fleet::prepare_output_dir(dir)?;
     }
     if let ([image], None) = (images.as_slice(), &a.output_dir) {
-        let report = one_report(image, a, suppress.as_ref(), a.output.quiet)?;
+        let report = one_report(image, a, suppress.as_ref(), yara.as_ref(), a.output.quiet)?;
         print_warnings(&report.warnings, a.output.quiet);
         // Tables are laid out for the terminal; the other formats are written as they are.
         let layout_as = if format == ReportFormat::Table {
@@ -761,7 +770,15 @@ fn report(a: &ReportArgs, verbose: bool) -> Result<u8, Failure> {
         use rayon::prelude::*;
         images
             .par_iter()
-            .map(|p| one_report(p, a, suppress.as_ref(), !single || a.output.quiet))
+            .map(|p| {
+                one_report(
+                    p,
+                    a,
+                    suppress.as_ref(),
+                    yara.as_ref(),
+                    !single || a.output.quiet,
+                )
+            })
             .collect()
     });
     let names = fleet::report_names(&images);

@@ -14,6 +14,7 @@ mod layout;
 mod output;
 mod remote;
 mod width;
+mod yarascan;
 
 use std::process::ExitCode;
 

@@ -61,11 +61,13 @@ pub fn detectors() -> Vec<Box<dyn Detector>> {
     ]
 }
 
-/// Every rule of every built-in detector, in detector order.
+/// Every rule of every built-in detector, in detector order, then the rules raised outside
+/// them ([`crate::rules::EXTERNAL_RULES`]: `yara_match`).
 pub fn rules() -> Vec<&'static Rule> {
     detectors()
         .iter()
         .flat_map(|d| d.rules().iter().copied())
+        .chain(crate::rules::EXTERNAL_RULES.iter().copied())
         .collect()
 }
 
