@@ -28,6 +28,9 @@ fn run_cols(columns: Option<usize>, args: &[&str]) -> Output {
     cmd.output().unwrap()
 }
 
+/// A YARA rules file for `yarascan` (run with the repository as working directory or not).
+const YARA_RULES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/yara/shellcode.yar");
+
 fn stdout(o: &Output) -> String {
     String::from_utf8(o.stdout.clone()).unwrap()
 }
@@ -56,6 +59,7 @@ fn plugins() -> Vec<String> {
         "report",
         "diff",
         "rules",
+        "yarascan",
         "completions",
         "man",
     ];
@@ -95,6 +99,7 @@ fn every_table_fits_100_columns_on_the_sample() {
             "vtop" => vec!["vtop", &s, "0xfffff8038ae00000"],
             "diff" => vec!["diff", &old, &new],
             "rules" => vec!["rules"],
+            "yarascan" => vec!["yarascan", &s, "--rules", YARA_RULES],
             "completions" | "man" => continue,
             _ => vec![&command, &s],
         };
@@ -111,8 +116,8 @@ fn every_table_fits_100_columns_on_the_sample() {
         assert!(widest(&text) <= 100, "{args:?}: {}\n{text}", widest(&text));
         checked.insert(command);
     }
-    // Every plugin plus info, vtop, report, diff and rules.
-    assert_eq!(checked.len(), plugins().len() + 5, "{checked:?}");
+    // Every plugin plus info, vtop, report, diff, rules and yarascan.
+    assert_eq!(checked.len(), plugins().len() + 6, "{checked:?}");
 }
 
 #[test]
@@ -368,10 +373,14 @@ fn an_unknown_pid_is_exit_2_everywhere() {
     let s = sample();
     let mut commands = plugins();
     commands.push("vtop".into());
+    commands.push("yarascan".into());
     for command in commands {
         let mut args = vec![command.as_str(), s.as_str(), "-p", "99999"];
         if command == "vtop" {
             args.push("0x7ffe0000");
+        }
+        if command == "yarascan" {
+            args.extend(["--rules", YARA_RULES]);
         }
         let line = one_error_line(&run(&args));
         assert!(line.contains("no process with pid 99999"), "{line}");
@@ -412,7 +421,11 @@ fn short_p_wherever_pid_exists() {
             assert!(help.contains("-p, --pid"), "{command}: {help}");
         }
     }
-    assert_eq!(with_pid, plugins().len() + 1, "every plugin and vtop");
+    assert_eq!(
+        with_pid,
+        plugins().len() + 2,
+        "every plugin, vtop and yarascan"
+    );
 }
 
 #[test]

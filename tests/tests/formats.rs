@@ -40,6 +40,12 @@ fn commands() -> Vec<String> {
 fn args_of(command: &str, tmp: &std::path::Path) -> Vec<String> {
     match command {
         "rules" => vec!["rules".into()],
+        "yarascan" => vec![
+            "yarascan".into(),
+            SAMPLE.into(),
+            "--rules".into(),
+            "tests/yara/shellcode.yar".into(),
+        ],
         "vtop" => vec![
             "vtop".into(),
             SAMPLE.into(),
