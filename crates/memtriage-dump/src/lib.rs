@@ -26,6 +26,7 @@
 
 #![deny(unsafe_code)]
 
+mod advice;
 mod bitmap;
 mod cause;
 mod crashdump;
@@ -36,11 +37,13 @@ mod mapped;
 mod memory;
 mod metadata;
 mod ranges_fmt;
+pub mod scan;
 mod segmented;
 mod sniff;
 mod source;
 mod vmware;
 
+pub use advice::MapAdvice;
 pub use cause::{EmptyCapture, Extents, RootCause};
 pub use hiber::{
     layout_offsets, HiberHeader, HiberLayout, HiberSets, HiberSignature, HibernationInfo,
@@ -110,6 +113,13 @@ pub trait PhysicalMemory: Send + Sync {
     /// capture (e.g. within one run), `None` otherwise. Scanners use this for speed and fall
     /// back to [`PhysicalMemory::read_phys`].
     fn slice(&self, pa: u64, len: usize) -> Option<&[u8]>;
+
+    /// A hint about `bytes`, a stretch this memory returned from [`PhysicalMemory::slice`]
+    /// (scanners: read sequentially, map now, release after use). It never changes what a
+    /// read returns; the default ignores it, as do captures that are not memory-mapped.
+    fn advise(&self, bytes: &[u8], advice: MapAdvice) {
+        let _ = (bytes, advice);
+    }
 
     /// What the file is and what its header says.
     fn metadata(&self) -> &DumpMetadata;
