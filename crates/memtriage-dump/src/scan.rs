@@ -209,14 +209,15 @@ where
             (true, None) => stretch = Some(pa),
             (false, Some(first)) => {
                 stretch = None;
+                let stop = pa.min(w.reach);
                 if first < w.end {
                     let from = (first - w.start) as usize;
-                    let to = (pa - w.start) as usize;
+                    let to = (stop - w.start) as usize;
                     if let Some(data) = buf.get(from..to) {
                         out.push(scanner(&Window {
                             pa: first,
                             data,
-                            owned: (w.end.min(pa) - first) as usize,
+                            owned: (w.end.min(stop) - first) as usize,
                             mapped: false,
                         }));
                     }
