@@ -349,6 +349,10 @@ impl PhysicalMemory for BitmapImage {
         self.ev.advise(bytes, advice);
     }
 
+    fn stored_parts(&self, bytes: &[u8]) -> Vec<std::ops::Range<usize>> {
+        self.ev.stored_parts(bytes)
+    }
+
     fn metadata(&self) -> &DumpMetadata {
         &self.meta
     }

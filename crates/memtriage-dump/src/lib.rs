@@ -121,6 +121,14 @@ pub trait PhysicalMemory: Send + Sync {
         let _ = (bytes, advice);
     }
 
+    /// The parts of `bytes`, a stretch this memory returned from [`PhysicalMemory::slice`],
+    /// that the capture file actually stores, as offsets into `bytes`, in order. The rest lies
+    /// in holes of a sparse file and reads as zeros, so a scanner that cannot match in zero
+    /// bytes may skip it without reading it. The default: all of it.
+    fn stored_parts(&self, bytes: &[u8]) -> Vec<std::ops::Range<usize>> {
+        vec![0..bytes.len()]
+    }
+
     /// What the file is and what its header says.
     fn metadata(&self) -> &DumpMetadata;
 

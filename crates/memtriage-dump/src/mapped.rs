@@ -5,6 +5,7 @@ use crate::{ByteSource, MapAdvice, OpenError};
 use memmap2::{Mmap, MmapOptions};
 use std::fs::File;
 use std::io;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 /// A capture file mapped read-only, with its path for error messages.
@@ -106,6 +107,59 @@ impl ByteSource for MappedFile {
         }
         let _ = advise_map(&self.map, offset, bytes.len(), advice);
     }
+
+    /// Asks the file system (`SEEK_DATA`/`SEEK_HOLE`); when it cannot tell, all of `bytes`.
+    fn stored_parts(&self, bytes: &[u8]) -> Vec<Range<usize>> {
+        let base = self.map.as_ptr() as usize;
+        let whole = vec![0..bytes.len()];
+        let Some(start) = (bytes.as_ptr() as usize).checked_sub(base) else {
+            return whole;
+        };
+        let end = start.saturating_add(bytes.len());
+        if end > self.map.len() {
+            return whole;
+        }
+        data_extents(&self.file, start as u64, end as u64)
+            .map(|parts| {
+                parts
+                    .into_iter()
+                    .map(|(a, b)| (a - start as u64) as usize..(b - start as u64) as usize)
+                    .collect()
+            })
+            .unwrap_or(whole)
+    }
+}
+
+/// The stretches of `[start, end)` of `file` that hold data (not holes), clipped to the range;
+/// `None` when the file system does not answer.
+#[cfg(unix)]
+fn data_extents(file: &File, start: u64, end: u64) -> Option<Vec<(u64, u64)>> {
+    use rustix::fs::{seek, SeekFrom};
+    let mut out = Vec::new();
+    let mut pos = start;
+    while pos < end {
+        let data = match seek(file, SeekFrom::Data(pos)) {
+            Ok(d) => d,
+            // No data at or after `pos`: the rest is a hole.
+            Err(rustix::io::Errno::NXIO) => break,
+            Err(_) => return None,
+        };
+        if data >= end {
+            break;
+        }
+        let hole = seek(file, SeekFrom::Hole(data)).ok()?.min(end);
+        if hole <= data {
+            return None;
+        }
+        out.push((data, hole));
+        pos = hole;
+    }
+    Some(out)
+}
+
+#[cfg(not(unix))]
+fn data_extents(_file: &File, start: u64, end: u64) -> Option<Vec<(u64, u64)>> {
+    Some(vec![(start, end)])
 }
 
 /// Apply `advice` to `len` bytes of `map` from `offset` (in bounds, checked by the caller).

@@ -32,6 +32,11 @@ pub struct ScanOptions {
     /// that a pattern starting near the end of one window can be matched in full. A scanner
     /// reports only matches that start inside [`Window::bytes`].
     pub overlap: usize,
+    /// Skip the holes of sparse capture files (they read as zeros): only the stored stretches
+    /// of a window are handed over, each as its own [`Window`]. For scanners that can never
+    /// match in zero bytes (the pool scan: a pool tag is never zero); a match must then also
+    /// not run from stored bytes into a hole.
+    pub skip_holes: bool,
 }
 
 impl Default for ScanOptions {
@@ -39,6 +44,7 @@ impl Default for ScanOptions {
         ScanOptions {
             window: DEFAULT_WINDOW,
             overlap: 0,
+            skip_holes: false,
         }
     }
 }
@@ -138,7 +144,7 @@ where
     let per_window: Vec<Vec<H>> = windows
         .par_iter()
         .map_init(Vec::new, |buf, w| {
-            let out = scan_one(mem, w, window, buf, &scanner);
+            let out = scan_one(mem, w, window, options.skip_holes, buf, &scanner);
             if let Some(p) = progress {
                 p.fetch_add(w.end - w.start, Ordering::Relaxed);
             }
@@ -156,6 +162,7 @@ fn scan_one<H, F>(
     mem: &dyn PhysicalMemory,
     w: &Planned,
     window: u64,
+    skip_holes: bool,
     buf: &mut Vec<u8>,
     scanner: &F,
 ) -> Vec<H>
@@ -170,19 +177,37 @@ where
     };
     if let Some(data) = mem.slice(w.start, len) {
         // Read the next window into the page cache while this one is scanned (cold captures).
+        let stored = |bytes: &[u8]| {
+            if skip_holes {
+                mem.stored_parts(bytes)
+            } else {
+                vec![0..bytes.len()]
+            }
+        };
         let ahead = usize::try_from(window.min(w.range_end - w.end)).unwrap_or(0);
         if let Some(next) = mem.slice(w.end, ahead).filter(|n| !n.is_empty()) {
-            mem.advise(next, MapAdvice::WillNeed);
+            for part in stored(next) {
+                if let Some(bytes) = next.get(part) {
+                    mem.advise(bytes, MapAdvice::WillNeed);
+                }
+            }
         }
-        mem.advise(data, MapAdvice::Populate);
-        let hit = scanner(&Window {
-            pa: w.start,
-            data,
-            owned,
-            mapped: true,
-        });
-        mem.advise(data, MapAdvice::Release);
-        return vec![hit];
+        let parts = stored(data);
+        let mut out = Vec::with_capacity(parts.len());
+        for part in parts.into_iter().filter(|p| p.start < owned) {
+            let Some(bytes) = data.get(part.clone()) else {
+                continue;
+            };
+            mem.advise(bytes, MapAdvice::Populate);
+            out.push(scanner(&Window {
+                pa: w.start + part.start as u64,
+                data: bytes,
+                owned: part.end.min(owned) - part.start,
+                mapped: true,
+            }));
+            mem.advise(bytes, MapAdvice::Release);
+        }
+        return out;
     }
     buf.clear();
     buf.resize(len, 0);
@@ -257,6 +282,7 @@ mod tests {
         let opts = ScanOptions {
             window: 0x3000,
             overlap: 0x10,
+            skip_holes: false,
         };
         let got = scan_windows(&m, opts, None, |w| {
             assert!(w.with_overlap().len() >= w.bytes().len());
@@ -288,6 +314,7 @@ mod tests {
             let opts = ScanOptions {
                 window: 0x1000,
                 overlap,
+                skip_holes: false,
             };
             let hits: Vec<Vec<u64>> = scan_windows(&m, opts, None, |w| {
                 memchr::memmem::find_iter(w.with_overlap(), b"NEEDLE")
@@ -338,6 +365,7 @@ mod tests {
         let opts = ScanOptions {
             window: 0x6000,
             overlap: 0x1800,
+            skip_holes: true,
         };
         let got = scan_windows(&m, opts, None, |w| {
             for (i, b) in w.with_overlap().iter().enumerate() {

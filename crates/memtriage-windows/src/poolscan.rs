@@ -243,12 +243,14 @@ pub fn scan_processes(
     progress: Option<&AtomicU64>,
 ) -> Vec<ScannedProcess> {
     let matcher = ProcessMatcher::new(space, layout, types);
-    let per_window = scan_windows(
-        space.memory().as_ref(),
-        ScanOptions::default(),
-        progress,
-        |w| matcher.find(w),
-    );
+    // A pool tag is never zero: the holes of a sparse capture cannot hold one.
+    let options = ScanOptions {
+        skip_holes: true,
+        ..ScanOptions::default()
+    };
+    let per_window = scan_windows(space.memory().as_ref(), options, progress, |w| {
+        matcher.find(w)
+    });
     let mut results: Vec<ScannedProcess> = per_window.into_iter().flatten().collect();
     results.sort_by_key(|r| r.pool_pa);
     results.dedup_by_key(|r| r.process.eprocess_pa);
