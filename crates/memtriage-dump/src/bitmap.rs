@@ -7,8 +7,8 @@
 use crate::ranges_fmt::fmt_ranges;
 use crate::source::Evidence;
 use crate::{
-    Capture, DumpMetadata, EmptyCapture, Extents, OpenError, PhysError, PhysRange, PhysicalMemory,
-    RootCause, PAGE_SIZE,
+    Capture, DumpMetadata, EmptyCapture, Extents, MapAdvice, OpenError, PhysError, PhysRange,
+    PhysicalMemory, RootCause, PAGE_SIZE,
 };
 use nom::bytes::complete::take;
 use nom::number::complete::le_u64;
@@ -343,6 +343,14 @@ impl PhysicalMemory for BitmapImage {
         }
         let off = usize::try_from(self.page_offset(first) + pa % PAGE_SIZE).ok()?;
         self.ev.mapped()?.get(off..off.checked_add(len)?)
+    }
+
+    fn advise(&self, bytes: &[u8], advice: MapAdvice) {
+        self.ev.advise(bytes, advice);
+    }
+
+    fn stored_parts(&self, bytes: &[u8]) -> Vec<std::ops::Range<usize>> {
+        self.ev.stored_parts(bytes)
     }
 
     fn metadata(&self) -> &DumpMetadata {

@@ -26,6 +26,7 @@
 
 #![deny(unsafe_code)]
 
+mod advice;
 mod bitmap;
 mod cause;
 mod crashdump;
@@ -36,11 +37,13 @@ mod mapped;
 mod memory;
 mod metadata;
 mod ranges_fmt;
+pub mod scan;
 mod segmented;
 mod sniff;
 mod source;
 mod vmware;
 
+pub use advice::MapAdvice;
 pub use cause::{EmptyCapture, Extents, RootCause};
 pub use hiber::{
     layout_offsets, HiberHeader, HiberLayout, HiberSets, HiberSignature, HibernationInfo,
@@ -110,6 +113,21 @@ pub trait PhysicalMemory: Send + Sync {
     /// capture (e.g. within one run), `None` otherwise. Scanners use this for speed and fall
     /// back to [`PhysicalMemory::read_phys`].
     fn slice(&self, pa: u64, len: usize) -> Option<&[u8]>;
+
+    /// A hint about `bytes`, a stretch this memory returned from [`PhysicalMemory::slice`]
+    /// (scanners: read sequentially, map now, release after use). It never changes what a
+    /// read returns; the default ignores it, as do captures that are not memory-mapped.
+    fn advise(&self, bytes: &[u8], advice: MapAdvice) {
+        let _ = (bytes, advice);
+    }
+
+    /// The parts of `bytes`, a stretch this memory returned from [`PhysicalMemory::slice`],
+    /// that the capture file actually stores, as offsets into `bytes`, in order. The rest lies
+    /// in holes of a sparse file and reads as zeros, so a scanner that cannot match in zero
+    /// bytes may skip it without reading it. The default: all of it.
+    fn stored_parts(&self, bytes: &[u8]) -> Vec<std::ops::Range<usize>> {
+        vec![0..bytes.len()]
+    }
 
     /// What the file is and what its header says.
     fn metadata(&self) -> &DumpMetadata;

@@ -4,8 +4,8 @@
 use crate::ranges_fmt::fmt_ranges;
 use crate::source::Evidence;
 use crate::{
-    DumpFormat, DumpMetadata, EmptyCapture, Extents, PhysError, PhysRange, PhysicalMemory,
-    RootCause,
+    DumpFormat, DumpMetadata, EmptyCapture, Extents, MapAdvice, PhysError, PhysRange,
+    PhysicalMemory, RootCause,
 };
 
 /// `len` bytes of physical memory from `pa` are stored at file offset `file_off`.
@@ -220,6 +220,14 @@ impl PhysicalMemory for SegmentedImage {
     fn slice(&self, pa: u64, len: usize) -> Option<&[u8]> {
         let seg = self.seg_for(pa)?;
         self.bytes_from(seg, pa).get(..len)
+    }
+
+    fn advise(&self, bytes: &[u8], advice: MapAdvice) {
+        self.ev.advise(bytes, advice);
+    }
+
+    fn stored_parts(&self, bytes: &[u8]) -> Vec<std::ops::Range<usize>> {
+        self.ev.stored_parts(bytes)
     }
 
     fn metadata(&self) -> &DumpMetadata {

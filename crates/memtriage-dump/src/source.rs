@@ -1,7 +1,8 @@
 //! Where a capture's bytes come from ([`ByteSource`]), and the bounded reads every reader
 //! makes through it ([`Evidence`]).
 
-use crate::OpenError;
+use crate::{MapAdvice, OpenError};
+use std::ops::Range;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -20,6 +21,17 @@ pub trait ByteSource: Send + Sync + std::fmt::Debug {
     /// The whole content, zero-copy, when it is memory-mapped.
     fn mapped(&self) -> Option<&[u8]> {
         None
+    }
+    /// A hint about `bytes`, a stretch of [`ByteSource::mapped`]; ignored by sources that are
+    /// not memory-mapped and for bytes that do not lie in the mapping.
+    fn advise(&self, bytes: &[u8], advice: MapAdvice) {
+        let _ = (bytes, advice);
+    }
+    /// The parts of `bytes` (a stretch of [`ByteSource::mapped`]) that the source stores, as
+    /// offsets into `bytes`, in order; the rest are holes of a sparse file, which read as
+    /// zeros. The default: all of it.
+    fn stored_parts(&self, bytes: &[u8]) -> Vec<Range<usize>> {
+        vec![0..bytes.len()]
     }
     /// Whether the source holds no bytes.
     fn is_empty(&self) -> bool {
@@ -78,6 +90,16 @@ impl Evidence {
     /// The whole content, zero-copy, when the source is memory-mapped.
     pub(crate) fn mapped(&self) -> Option<&[u8]> {
         self.src.mapped()
+    }
+
+    /// Pass a hint about mapped bytes (from [`Evidence::mapped`]) to the source.
+    pub(crate) fn advise(&self, bytes: &[u8], advice: MapAdvice) {
+        self.src.advise(bytes, advice);
+    }
+
+    /// The parts of mapped `bytes` the source stores (not holes).
+    pub(crate) fn stored_parts(&self, bytes: &[u8]) -> Vec<Range<usize>> {
+        self.src.stored_parts(bytes)
     }
 
     /// An [`OpenError::Malformed`] naming this source.

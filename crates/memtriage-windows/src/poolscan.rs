@@ -1,18 +1,17 @@
 //! Pool scanning: find `_EPROCESS` objects in `Proc` pool blocks anywhere in physical memory.
 //!
-//! The scan works on the capture's physical ranges in parallel chunks (rayon) and yields
-//! results sorted by physical address, so output is deterministic.
+//! The scan is one consumer of the shared physical pass ([`memtriage_dump::scan`]): it looks
+//! at each window's bytes in place (zero-copy on memory-mapped captures) and yields results
+//! sorted by physical address, so output is deterministic. [`ProcessMatcher`] is the
+//! per-window matcher, for callers that run several scanners in one pass.
 
 use crate::is_kernel_address;
 use crate::layout::Layout;
 use crate::process::{decode, Process};
+use memtriage_dump::scan::{scan_windows, ScanOptions, Window};
 use memtriage_dump::PhysicalMemory;
 use memtriage_paging::AddressSpace;
-use rayon::prelude::*;
-use std::sync::atomic::{AtomicU64, Ordering};
-
-/// Bytes scanned per parallel work item.
-const CHUNK: u64 = 16 * 1024 * 1024;
+use std::sync::atomic::AtomicU64;
 /// Largest distance between the pool header and the object header (optional headers).
 const MAX_OPTIONAL_HEADERS: u64 = 0x100;
 
@@ -116,33 +115,63 @@ fn recover_va(space: &AddressSpace, layout: &Layout, body: &[u8], body_pa: u64) 
         .find(|va| space.translate(*va).ok().map(|t| t.pa) == Some(body_pa))
 }
 
-fn scan_chunk(
-    mem: &dyn PhysicalMemory,
-    space: &AddressSpace,
-    layout: &Layout,
-    types: &TypeCheck,
-    start: u64,
-    data: &[u8],
-    out: &mut Vec<ScannedProcess>,
-) {
-    let finder = memchr::memmem::Finder::new(b"Pro");
-    let esize = layout.eprocess_size as usize;
-    let mut body = vec![0u8; esize];
-    for hit in finder.find_iter(data) {
-        // The tag is at +4 of a 16-byte aligned pool header.
-        let tag_pa = start + hit as u64;
-        if tag_pa % 16 != 4 {
-            continue;
+/// Finds `_EPROCESS` objects in `Proc` pool blocks in the windows of a physical scan.
+#[derive(Debug, Clone, Copy)]
+pub struct ProcessMatcher<'a> {
+    space: &'a AddressSpace,
+    layout: &'a Layout,
+    types: &'a TypeCheck,
+}
+
+impl<'a> ProcessMatcher<'a> {
+    /// A matcher reading object bodies through the kernel address space `space`.
+    pub fn new(space: &'a AddressSpace, layout: &'a Layout, types: &'a TypeCheck) -> Self {
+        ProcessMatcher {
+            space,
+            layout,
+            types,
         }
-        match data.get(hit + 3) {
-            Some(b'c') | Some(0xE3) => {}
-            _ => continue,
+    }
+
+    /// The processes whose pool tag lies in `window`'s own bytes (bodies may extend past it:
+    /// they are read from the capture).
+    pub fn find(&self, window: &Window<'_>) -> Vec<ScannedProcess> {
+        let data = window.bytes();
+        let start = window.pa();
+        let layout = self.layout;
+        let finder = memchr::memmem::Finder::new(b"Pro");
+        let mut out = Vec::new();
+        let mut body = Vec::new();
+        for hit in finder.find_iter(data) {
+            // The tag is at +4 of a 16-byte aligned pool header.
+            let tag_pa = start + hit as u64;
+            if tag_pa % 16 != 4 {
+                continue;
+            }
+            match data.get(hit + 3) {
+                Some(b'c') | Some(0xE3) => {}
+                _ => continue,
+            }
+            if body.is_empty() {
+                body = vec![0u8; layout.eprocess_size as usize];
+            }
+            if let Some(p) = self.at_pool(tag_pa - 4, &mut body) {
+                out.push(p);
+            }
         }
-        let pool_pa = tag_pa - 4;
+        out
+    }
+
+    /// The process in the pool block whose header is at `pool_pa`, if it holds one.
+    fn at_pool(&self, pool_pa: u64, body: &mut [u8]) -> Option<ScannedProcess> {
+        let (mem, space, layout, types) = (
+            self.space.memory().as_ref(),
+            self.space,
+            self.layout,
+            self.types,
+        );
         let mut hdr = [0u8; 16];
-        if mem.read_phys(pool_pa, &mut hdr).is_err() {
-            continue;
-        }
+        mem.read_phys(pool_pa, &mut hdr).ok()?;
         let block =
             u64::from((u32::from_le_bytes([hdr[0], hdr[1], hdr[2], hdr[3]]) >> 16) & 0xFF) * 16;
         let limit = if block > 0 { block } else { 0x1000 };
@@ -153,13 +182,13 @@ fn scan_chunk(
             let oh_pa = pool_pa + k;
             let body_pa = oh_pa + layout.oh_body;
             k += 16;
-            if mem.read_phys(body_pa, &mut body).is_err() {
+            if mem.read_phys(body_pa, body).is_err() {
                 continue;
             }
-            if !validate_body(mem, layout, &body) {
+            if !validate_body(mem, layout, body) {
                 continue;
             }
-            let va = recover_va(space, layout, &body, body_pa).unwrap_or(0);
+            let va = recover_va(space, layout, body, body_pa).unwrap_or(0);
             if types.names.is_some() {
                 let mut oh = [0u8; 0x30];
                 if mem.read_phys(oh_pa, &mut oh).is_err() {
@@ -171,15 +200,15 @@ fn scan_chunk(
                     continue;
                 }
             }
-            if let Some(mut p) = decode(&body, layout, Some(space), va) {
+            if let Some(mut p) = decode(body, layout, Some(space), va) {
                 p.eprocess_pa = Some(body_pa);
-                out.push(ScannedProcess {
+                return Some(ScannedProcess {
                     pool_pa,
                     process: p,
                 });
-                break;
             }
         }
+        None
     }
 }
 
@@ -213,42 +242,16 @@ pub fn scan_processes(
     types: &TypeCheck,
     progress: Option<&AtomicU64>,
 ) -> Vec<ScannedProcess> {
-    let mem = space.memory().as_ref();
-    let mut chunks = Vec::new();
-    for r in mem.ranges() {
-        let mut s = r.start;
-        while s < r.end() {
-            let e = (s + CHUNK).min(r.end());
-            chunks.push((s, e));
-            s = e;
-        }
-    }
-    let mut results: Vec<ScannedProcess> = chunks
-        .par_iter()
-        .flat_map_iter(|&(s, e)| {
-            let mut out = Vec::new();
-            // Read into a buffer rather than borrowing the mapping: the scanned pages stay in
-            // the page cache and out of this process's resident memory.
-            let mut buf = vec![0u8; (e - s) as usize];
-            if mem.read_phys(s, &mut buf).is_ok() {
-                scan_chunk(mem, space, layout, types, s, &buf, &mut out);
-            } else {
-                // Page by page, skipping what is missing.
-                let mut pa = s;
-                while pa < e {
-                    let n = (0x1000 - (pa & 0xFFF)).min(e - pa) as usize;
-                    if mem.read_phys(pa, &mut buf[..n]).is_ok() {
-                        scan_chunk(mem, space, layout, types, pa, &buf[..n], &mut out);
-                    }
-                    pa += n as u64;
-                }
-            }
-            if let Some(p) = progress {
-                p.fetch_add(e - s, Ordering::Relaxed);
-            }
-            out
-        })
-        .collect();
+    let matcher = ProcessMatcher::new(space, layout, types);
+    // A pool tag is never zero: the holes of a sparse capture cannot hold one.
+    let options = ScanOptions {
+        skip_holes: true,
+        ..ScanOptions::default()
+    };
+    let per_window = scan_windows(space.memory().as_ref(), options, progress, |w| {
+        matcher.find(w)
+    });
+    let mut results: Vec<ScannedProcess> = per_window.into_iter().flatten().collect();
     results.sort_by_key(|r| r.pool_pa);
     results.dedup_by_key(|r| r.process.eprocess_pa);
     results
