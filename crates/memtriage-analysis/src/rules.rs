@@ -92,3 +92,28 @@ pub const ODD_PROCESS_NAME: Rule = Rule {
     mitre: &["T1036"],
     summary: "a process's ImageFileName is empty or holds bytes that are not printable text",
 };
+
+/// A user thread whose start address lies in memory with no file behind it (private or
+/// non-image mapped) or in no VAD at all (high when private and executable).
+pub const UNBACKED_THREAD: Rule = Rule {
+    id: "unbacked_thread",
+    severities: &[Severity::Medium, Severity::High],
+    mitre: &["T1055", "T1620"],
+    summary: "a thread started in private or non-image mapped memory, or in no VAD at all",
+};
+
+/// An image mapping whose file differs from the loader entry's FullDllName at its base.
+pub const MODULE_PATH_MISMATCH: Rule = Rule {
+    id: "module_path_mismatch",
+    severities: &[Severity::High],
+    mitre: &["T1055.001"],
+    summary: "an image mapping's file differs from the loader entry's FullDllName at its base",
+};
+
+/// A Windows system process with the wrong parent, image path, session or instance count.
+pub const PROCESS_LINEAGE: Rule = Rule {
+    id: "process_lineage",
+    severities: &[Severity::Medium],
+    mitre: &["T1036", "T1055"],
+    summary: "a system process breaks a lineage invariant (parent, path, session or count)",
+};

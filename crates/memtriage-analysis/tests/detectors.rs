@@ -405,7 +405,10 @@ fn every_rule_raises_only_declared_severities_and_is_documented() {
             "peb_masquerade",
             "process_hollowing",
             "hidden_process",
-            "odd_process_name"
+            "odd_process_name",
+            "unbacked_thread",
+            "module_path_mismatch",
+            "process_lineage"
         ]
     );
     for r in rules {
