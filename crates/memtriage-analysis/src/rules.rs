@@ -104,3 +104,27 @@ pub const YARA_MATCH: Rule = Rule {
 
 /// Rules raised outside the built-in detectors (listed by `memtriage rules` after them).
 pub const EXTERNAL_RULES: &[&Rule] = &[&YARA_MATCH];
+/// A user thread whose start address lies in memory with no file behind it (private or
+/// non-image mapped) or in no VAD at all (high when private and executable).
+pub const UNBACKED_THREAD: Rule = Rule {
+    id: "unbacked_thread",
+    severities: &[Severity::Medium, Severity::High],
+    mitre: &["T1055", "T1620"],
+    summary: "a thread started in private or non-image mapped memory, or in no VAD at all",
+};
+
+/// An image mapping whose file differs from the loader entry's FullDllName at its base.
+pub const MODULE_PATH_MISMATCH: Rule = Rule {
+    id: "module_path_mismatch",
+    severities: &[Severity::High],
+    mitre: &["T1055.001"],
+    summary: "an image mapping's file differs from the loader entry's FullDllName at its base",
+};
+
+/// A Windows system process with the wrong parent, image path, session or instance count.
+pub const PROCESS_LINEAGE: Rule = Rule {
+    id: "process_lineage",
+    severities: &[Severity::Medium],
+    mitre: &["T1036", "T1055"],
+    summary: "a system process breaks a lineage invariant (parent, path, session or count)",
+};

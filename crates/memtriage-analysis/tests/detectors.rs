@@ -406,6 +406,9 @@ fn every_rule_raises_only_declared_severities_and_is_documented() {
             "process_hollowing",
             "hidden_process",
             "odd_process_name",
+            "unbacked_thread",
+            "module_path_mismatch",
+            "process_lineage",
             "yara_match"
         ]
     );

@@ -251,6 +251,16 @@ impl Layout {
         let ep = "_EPROCESS";
         let mut missing = Vec::new();
         let thread = group("threads", ThreadLayout::new(p), &mut missing);
+        if thread
+            .as_ref()
+            .is_some_and(|t| t.et_start.is_none() && t.et_win32_start.is_none())
+        {
+            missing.push(
+                "thread start addresses not read: _ETHREAD has neither Win32StartAddress nor \
+                 StartAddress (unbacked_thread cannot run)"
+                    .to_string(),
+            );
+        }
         let vad = group("VADs (memory regions)", VadLayout::new(p), &mut missing);
         let ldr = group(
             "PEBs and loader lists (modules)",

@@ -30,6 +30,7 @@ pub struct PebLayout {
     pub params: Loc,
     pub process_heaps: Option<Loc>,
     pub number_of_heaps: Option<Loc>,
+    pub session_id: Option<Loc>,
     pub ldr_lists: [u64; 3],
     pub ldr_links: [u64; 3],
     pub dll_base: Loc,
@@ -84,6 +85,7 @@ impl PebLayout {
             params: req(p, "_PEB", "ProcessParameters")?,
             process_heaps: opt(p, "_PEB", "ProcessHeaps"),
             number_of_heaps: opt(p, "_PEB", "NumberOfHeaps"),
+            session_id: opt(p, "_PEB", "SessionId"),
             ldr_lists: [
                 p.offset("_PEB_LDR_DATA", "InLoadOrderModuleList")?,
                 p.offset("_PEB_LDR_DATA", "InMemoryOrderModuleList")?,
@@ -120,6 +122,7 @@ impl PebLayout {
             params: f("ProcessParameters")?,
             process_heaps: f("ProcessHeaps"),
             number_of_heaps: f("NumberOfHeaps"),
+            session_id: f("SessionId"),
             ldr_lists: LDR32_LISTS,
             ldr_links: LDR32_LINKS,
             dll_base: loc(LDR32_FIELDS[0], 4),
@@ -227,6 +230,8 @@ pub struct PebInfo {
     pub being_debugged: bool,
     /// Heap base addresses from ProcessHeaps.
     pub heaps: Vec<u64>,
+    /// SessionId (where the profile has `_PEB.SessionId` and the field is readable).
+    pub session_id: Option<u32>,
     /// ImagePathName.
     pub image_path: Option<String>,
     /// CommandLine.
@@ -339,6 +344,10 @@ pub fn read_peb(
         peb,
         image_base,
         being_debugged: layout.being_debugged.read(space, peb).unwrap_or(0) != 0,
+        session_id: layout
+            .session_id
+            .and_then(|l| l.read(space, peb))
+            .and_then(|v| u32::try_from(v).ok()),
         ..PebInfo::default()
     };
     if let (Some(h), Some(n)) = (layout.process_heaps, layout.number_of_heaps) {

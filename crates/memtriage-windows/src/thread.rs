@@ -16,8 +16,14 @@ pub struct Thread {
     pub tid: u64,
     /// Cid.UniqueProcess.
     pub pid: u64,
-    /// Win32StartAddress (or StartAddress where absent).
+    /// Where the thread started: Win32StartAddress, else StartAddress (0 when neither is
+    /// known or both are zero).
     pub start_address: u64,
+    /// `_ETHREAD.Win32StartAddress` as read (`None` when the profile lacks it or it is
+    /// unreadable).
+    pub win32_start_address: Option<u64>,
+    /// `_ETHREAD.StartAddress` as read (`None` when the profile lacks it or it is unreadable).
+    pub raw_start_address: Option<u64>,
     /// Tcb.Teb (user VA).
     pub teb: u64,
     /// CreateTime (FILETIME).
@@ -77,11 +83,11 @@ pub fn threads(
             warnings.push(format!("pid {}: _ETHREAD {et:#x} unreadable", process.pid));
             continue;
         };
-        let start_address = tl
-            .et_win32_start
-            .and_then(|l| rd(&l))
+        let win32_start_address = tl.et_win32_start.and_then(|l| rd(&l));
+        let raw_start_address = tl.et_start.and_then(|l| rd(&l));
+        let start_address = win32_start_address
             .filter(|v| *v != 0)
-            .or_else(|| tl.et_start.and_then(|l| rd(&l)))
+            .or(raw_start_address)
             .unwrap_or(0);
         let create_time = tl.et_create_time.and_then(|l| rd(&l)).unwrap_or(0);
         let (stack_base, stack_limit) = if is_user_address(teb) {
@@ -106,6 +112,8 @@ pub fn threads(
             tid,
             pid,
             start_address,
+            win32_start_address,
+            raw_start_address,
             teb,
             create_time,
             stack_base,

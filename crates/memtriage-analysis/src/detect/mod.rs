@@ -8,17 +8,25 @@
 mod bytes;
 mod hidden;
 mod image_identity;
+mod lineage;
 mod malfind;
+mod module_path;
 mod paths;
 mod process_name;
+mod thread_start;
+mod unbacked;
 mod unlinked;
 
 pub use bytes::starts_with_pe;
 pub use hidden::{hidden_process_finding, HiddenProcesses};
 pub use image_identity::ImageIdentity;
+pub use lineage::{lineage_findings, Invariant, ProcessLineage};
 pub use malfind::{malfind_hits, Malfind, MalfindHit, RwxEvidence};
+pub use module_path::{LoaderView, ModulePathMismatch};
 pub use paths::normalize_path;
 pub use process_name::OddProcessName;
+pub use thread_start::{region_at, thread_origin, StartedIn, ThreadOrigin};
+pub use unbacked::UnbackedThreads;
 pub use unlinked::{image_list_membership, ListMembership, UnlinkedModules};
 
 use crate::rules::Rule;
@@ -58,6 +66,9 @@ pub fn detectors() -> Vec<Box<dyn Detector>> {
         Box::new(ImageIdentity),
         Box::new(HiddenProcesses),
         Box::new(OddProcessName),
+        Box::new(UnbackedThreads),
+        Box::new(ModulePathMismatch),
+        Box::new(ProcessLineage),
     ]
 }
 

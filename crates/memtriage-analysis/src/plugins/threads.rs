@@ -1,6 +1,7 @@
 //! `threads`: every thread of every process.
 
 use super::selected;
+use crate::detect::{thread_origin, StartedIn};
 use crate::{AnalysisError, Plugin, PluginOptions, PluginOutput, Session};
 use memtriage_report::{Column, FileTime, Hex, Row, Table};
 
@@ -17,6 +18,8 @@ memtriage_report::row! {
         pub ethread: Hex,
         /// Win32StartAddress, else StartAddress.
         pub start_address: Hex,
+        /// Where the thread started: the module name, the region type (private, mapped), no region, kernel, invalid or unknown.
+        pub started_in: String,
         /// Address of the TEB.
         pub teb: Hex,
         /// Creation time (UTC).
@@ -40,7 +43,7 @@ impl Plugin for Threads {
         "threads"
     }
     fn about(&self) -> &'static str {
-        "List threads: id, start address, TEB, create time, stack range"
+        "List threads: id, start address and where it lies, TEB, create time, stack range"
     }
     fn columns(&self) -> Vec<Column> {
         ThreadRow::columns()
@@ -59,6 +62,7 @@ impl Plugin for Threads {
                     tid: th.tid,
                     ethread: Hex(th.ethread),
                     start_address: Hex(th.start_address),
+                    started_in: StartedIn::of(d, thread_origin(d, th.start_address)).to_string(),
                     teb: Hex(th.teb),
                     create_time: FileTime(th.create_time),
                     stack_base: th.stack_base.map(Hex),
