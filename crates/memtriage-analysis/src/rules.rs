@@ -92,3 +92,12 @@ pub const ODD_PROCESS_NAME: Rule = Rule {
     mitre: &["T1036"],
     summary: "a process's ImageFileName is empty or holds bytes that are not printable text",
 };
+
+/// A driver image in kernel memory (driver object or PE header) absent from
+/// PsLoadedModuleList (high when a driver object points at it).
+pub const UNLINKED_KERNEL_MODULE: Rule = Rule {
+    id: "unlinked_kernel_module",
+    severities: &[Severity::Medium, Severity::High],
+    mitre: &["T1014"],
+    summary: "a driver image in kernel memory (driver object or PE header) is absent from PsLoadedModuleList",
+};

@@ -405,7 +405,8 @@ fn every_rule_raises_only_declared_severities_and_is_documented() {
             "peb_masquerade",
             "process_hollowing",
             "hidden_process",
-            "odd_process_name"
+            "odd_process_name",
+            "unlinked_kernel_module"
         ]
     );
     for r in rules {

@@ -12,6 +12,7 @@ mod malfind;
 mod paths;
 mod process_name;
 mod unlinked;
+mod unlinked_driver;
 
 pub use bytes::starts_with_pe;
 pub use hidden::{hidden_process_finding, HiddenProcesses};
@@ -20,6 +21,7 @@ pub use malfind::{malfind_hits, Malfind, MalfindHit, RwxEvidence};
 pub use paths::normalize_path;
 pub use process_name::OddProcessName;
 pub use unlinked::{image_list_membership, ListMembership, UnlinkedModules};
+pub use unlinked_driver::{unlinked_driver_finding, UnlinkedDrivers};
 
 use crate::rules::Rule;
 use crate::session::ProcessDetail;
@@ -58,6 +60,7 @@ pub fn detectors() -> Vec<Box<dyn Detector>> {
         Box::new(ImageIdentity),
         Box::new(HiddenProcesses),
         Box::new(OddProcessName),
+        Box::new(UnlinkedDrivers),
     ]
 }
 
