@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 pub mod detect;
+pub mod drivers;
 pub mod plugins;
 pub mod regions;
 pub mod report;
@@ -45,6 +46,8 @@ pub struct PluginOptions {
     pub pids: Vec<u64>,
     /// Show WoW64 (32-bit) views where a plugin has them.
     pub wow64: bool,
+    /// Show scanned views where a plugin has them (`modules --scan`).
+    pub scan: bool,
 }
 
 impl PluginOptions {

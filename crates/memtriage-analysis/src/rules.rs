@@ -104,6 +104,7 @@ pub const YARA_MATCH: Rule = Rule {
 
 /// Rules raised outside the built-in detectors (listed by `memtriage rules` after them).
 pub const EXTERNAL_RULES: &[&Rule] = &[&YARA_MATCH];
+
 /// A user thread whose start address lies in memory with no file behind it (private or
 /// non-image mapped) or in no VAD at all (high when private and executable).
 pub const UNBACKED_THREAD: Rule = Rule {
@@ -127,4 +128,13 @@ pub const PROCESS_LINEAGE: Rule = Rule {
     severities: &[Severity::Medium],
     mitre: &["T1036", "T1055"],
     summary: "a system process breaks a lineage invariant (parent, path, session or count)",
+};
+
+/// A driver image in kernel memory (driver object or PE header) absent from
+/// PsLoadedModuleList (high when a driver object points at it).
+pub const UNLINKED_KERNEL_MODULE: Rule = Rule {
+    id: "unlinked_kernel_module",
+    severities: &[Severity::Medium, Severity::High],
+    mitre: &["T1014"],
+    summary: "a driver image in kernel memory (driver object or PE header) is absent from PsLoadedModuleList",
 };

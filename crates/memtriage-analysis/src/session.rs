@@ -57,6 +57,8 @@ pub struct Session {
     scan: OnceLock<Vec<ScannedProcess>>,
     details: OnceLock<Vec<ProcessDetail>>,
     hidden: OnceLock<Vec<ProcessDetail>>,
+    /// The scanned view of kernel modules (`crate::drivers`).
+    pub(crate) drivers: OnceLock<crate::drivers::DriverView>,
     warnings: Mutex<Vec<String>>,
     /// Bytes scanned so far by pool scans (for progress display).
     pub scan_progress: Arc<AtomicU64>,
@@ -90,6 +92,7 @@ impl Session {
             scan: OnceLock::new(),
             details: OnceLock::new(),
             hidden: OnceLock::new(),
+            drivers: OnceLock::new(),
             warnings: Mutex::new(Vec::new()),
             scan_progress: Arc::new(AtomicU64::new(0)),
         }
@@ -129,7 +132,7 @@ impl Session {
             })
     }
 
-    fn warn(&self, w: impl IntoIterator<Item = String>) {
+    pub(crate) fn warn(&self, w: impl IntoIterator<Item = String>) {
         if let Ok(mut all) = self.warnings.lock() {
             all.extend(w);
         }

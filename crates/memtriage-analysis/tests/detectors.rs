@@ -409,6 +409,7 @@ fn every_rule_raises_only_declared_severities_and_is_documented() {
             "unbacked_thread",
             "module_path_mismatch",
             "process_lineage",
+            "unlinked_kernel_module",
             "yara_match"
         ]
     );

@@ -163,6 +163,10 @@ pub struct PluginArgs {
     /// Show 32-bit (WoW64) views where the plugin has them.
     #[arg(long)]
     pub wow64: bool,
+    /// Show the scanned view where the plugin has one (modules: driver objects in pool memory
+    /// and PE headers in kernel space, with in_list / by_driver_object / by_pe_header).
+    #[arg(long)]
+    pub scan: bool,
     /// Exit 1 when a finding at or above this severity is raised.
     #[arg(long, value_name = "SEVERITY", value_parser = severity_parser(), ignore_case = true)]
     pub fail_on: Option<Severity>,

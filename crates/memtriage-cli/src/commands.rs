@@ -227,6 +227,7 @@ fn run_plugin(plugin: &dyn Plugin, args: &PluginArgs) -> Result<u8, Failure> {
     let options = PluginOptions {
         pids: args.pid.clone(),
         wow64: args.wow64,
+        scan: args.scan,
     };
     let out = plugin
         .run(&session, &options)

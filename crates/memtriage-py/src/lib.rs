@@ -105,6 +105,7 @@ impl PySession {
         let options = PluginOptions {
             pids: pid.unwrap_or_default(),
             wow64,
+            ..PluginOptions::default()
         };
         let session = &self.opened.session;
         let out = py

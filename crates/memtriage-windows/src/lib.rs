@@ -9,6 +9,9 @@
 #![forbid(unsafe_code)]
 
 pub mod discovery;
+pub mod driver_object;
+pub mod driverscan;
+pub mod kernel_images;
 pub mod kmodule;
 pub mod layout;
 pub mod list;

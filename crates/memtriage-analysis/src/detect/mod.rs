@@ -16,6 +16,7 @@ mod process_name;
 mod thread_start;
 mod unbacked;
 mod unlinked;
+mod unlinked_driver;
 
 pub use bytes::starts_with_pe;
 pub use hidden::{hidden_process_finding, HiddenProcesses};
@@ -28,6 +29,7 @@ pub use process_name::OddProcessName;
 pub use thread_start::{region_at, thread_origin, StartedIn, ThreadOrigin};
 pub use unbacked::UnbackedThreads;
 pub use unlinked::{image_list_membership, ListMembership, UnlinkedModules};
+pub use unlinked_driver::{unlinked_driver_finding, UnlinkedDrivers};
 
 use crate::rules::Rule;
 use crate::session::ProcessDetail;
@@ -69,6 +71,7 @@ pub fn detectors() -> Vec<Box<dyn Detector>> {
         Box::new(UnbackedThreads),
         Box::new(ModulePathMismatch),
         Box::new(ProcessLineage),
+        Box::new(UnlinkedDrivers),
     ]
 }
 

@@ -24,7 +24,7 @@ pub use dlllist::{DllList, DllRow};
 pub use envars::{EnVars, EnvRow};
 pub use ldrmodules::{LdrModuleRow, LdrModules};
 pub use malfind::{MalFind, MalfindRow};
-pub use modules::{KernelModuleRow, Modules};
+pub use modules::{KernelModuleRow, Modules, ScannedModuleRow};
 pub use process_row::ProcessRow;
 pub use pslist::PsList;
 pub use psscan::{PsScan, ScanStatus, ScanStatusRow};
