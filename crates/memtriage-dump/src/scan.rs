@@ -17,6 +17,7 @@
 
 use crate::{MapAdvice, PhysicalMemory, PAGE_SIZE};
 use rayon::prelude::*;
+use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Default window size: large enough that per-window costs (a few system calls, one rayon
@@ -157,6 +158,24 @@ where
     per_window.into_iter().flatten().collect()
 }
 
+/// Holes shorter than this between two stored parts are scanned rather than skipped: reading
+/// 64 KiB of zeros costs less than the system calls around one more part.
+const MIN_SKIPPED_HOLE: usize = 64 * 1024;
+
+/// Join stored parts separated by holes shorter than [`MIN_SKIPPED_HOLE`].
+fn merge_small_gaps(parts: Vec<Range<usize>>) -> Vec<Range<usize>> {
+    let mut out: Vec<Range<usize>> = Vec::with_capacity(parts.len());
+    for p in parts {
+        match out.last_mut() {
+            Some(last) if p.start.saturating_sub(last.end) < MIN_SKIPPED_HOLE => {
+                last.end = last.end.max(p.end);
+            }
+            _ => out.push(p),
+        }
+    }
+    out
+}
+
 /// Scan one planned window: borrowed from the mapping when possible, else copied into `buf`.
 fn scan_one<H, F>(
     mem: &dyn PhysicalMemory,
@@ -179,7 +198,7 @@ where
         // Read the next window into the page cache while this one is scanned (cold captures).
         let stored = |bytes: &[u8]| {
             if skip_holes {
-                mem.stored_parts(bytes)
+                merge_small_gaps(mem.stored_parts(bytes))
             } else {
                 vec![0..bytes.len()]
             }
@@ -205,8 +224,10 @@ where
                 owned: part.end.min(owned) - part.start,
                 mapped: true,
             }));
-            mem.advise(bytes, MapAdvice::Release);
         }
+        // The whole window: a page fault maps its neighbours too (fault-around), holes
+        // included.
+        mem.advise(data, MapAdvice::Release);
         return out;
     }
     buf.clear();
@@ -383,6 +404,21 @@ mod tests {
                 (0x6000, 0x3000, 0x3000)
             ]
         );
+    }
+
+    #[test]
+    fn holes_shorter_than_64_kib_are_scanned_through() {
+        let parts = vec![
+            0..0x1000,
+            0x2000..0x3000,
+            0x20000..0x21000,
+            0x31000..0x32000,
+        ];
+        assert_eq!(
+            merge_small_gaps(parts),
+            vec![0..0x3000, 0x20000..0x21000, 0x31000..0x32000]
+        );
+        assert_eq!(merge_small_gaps(Vec::new()), Vec::<Range<usize>>::new());
     }
 
     #[test]
