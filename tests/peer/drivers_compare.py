@@ -29,12 +29,15 @@ from typing import Any, Dict, List, Optional, Set, Tuple
 
 
 def h(v: Any) -> Optional[int]:
-    """Parse a "0x…" string / int / None into an int."""
+    """Parse a "0x…" string / int / None into an int; a 48-bit kernel address (Volatility's
+    JSON drops the sign extension) is made canonical."""
     if v is None:
         return None
-    if isinstance(v, int):
-        return v
-    return int(str(v), 16) if str(v).lower().startswith("0x") else int(v)
+    if not isinstance(v, int):
+        v = int(str(v), 16) if str(v).lower().startswith("0x") else int(v)
+    if (1 << 47) <= v < (1 << 48):
+        v |= 0xFFFF << 48
+    return v
 
 
 def rows_of(doc: Any) -> List[Dict[str, Any]]:
@@ -153,7 +156,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         "drivermodule": rows_of(load(a.vol_dir / "windows.malware.drivermodule.json")),
         "modules": rows_of(load(a.vol_dir / "windows.modules.json")),
     }
-    mt = load(a.memtriage)
+    doc = load(a.memtriage)
+    # `memtriage modules --scan --format json`: {"rows": [...], ...}; a bare list is accepted too.
+    mt = doc["rows"] if isinstance(doc, dict) else doc
     results, uncaught = compare(truth, vol, mt)
     failed = False
     for name, problems in results.items():

@@ -57,7 +57,9 @@ fn expected(truth: &Value) -> BTreeMap<u64, Want> {
         let w = Want {
             in_list: true,
             by_driver_object: false,
-            by_pe_header: true,
+            // The fixtures' hal.dll is Wine's builtin (subsystem Windows CUI), not a native
+            // image: the header scan rightly passes it by. Every other header is native.
+            by_pe_header: s(m, "name") != "hal.dll",
             driver_name: None,
             driver_object: None,
             offset_physical: None,
