@@ -3,9 +3,11 @@
 windows.malware.drivermodule and windows.modules on one capture, and with the fixture's truth.
 
 Checks (all exact):
-  driver objects   driverscan rows with a non-zero Start: (physical offset, Start, Name) equal
-                   memtriage's rows with by_driver_object: (offset_physical, base, driver_name)
-                   (in the fixtures DriverStart is the image base)
+  driver objects   driverscan rows with a non-zero Start: (Offset, Start, Name) equal
+                   memtriage's rows with by_driver_object: (driver_object, base, driver_name)
+                   (in the fixtures DriverStart is the image base). Offset is virtual where
+                   Volatility scans the kernel's virtual layer (Windows 10+), physical before
+                   (then memtriage's offset_physical is compared)
   hidden drivers   drivermodule's offsets, less driver objects with Start 0 (IoCreateDriver
                    objects that memtriage leaves out by design), equal the offset_physical of
                    memtriage's unlisted rows found through a driver object
@@ -29,12 +31,15 @@ from typing import Any, Dict, List, Optional, Set, Tuple
 
 
 def h(v: Any) -> Optional[int]:
-    """Parse a "0x…" string / int / None into an int."""
+    """Parse a "0x…" string / int / None into an int; a 48-bit kernel address (Volatility's
+    JSON drops the sign extension) is made canonical."""
     if v is None:
         return None
-    if isinstance(v, int):
-        return v
-    return int(str(v), 16) if str(v).lower().startswith("0x") else int(v)
+    if not isinstance(v, int):
+        v = int(str(v), 16) if str(v).lower().startswith("0x") else int(v)
+    if (1 << 47) <= v < (1 << 48):
+        v |= 0xFFFF << 48
+    return v
 
 
 def rows_of(doc: Any) -> List[Dict[str, Any]]:
@@ -48,14 +53,26 @@ def rows_of(doc: Any) -> List[Dict[str, Any]]:
     return out
 
 
+def object_offset(r: Dict[str, Any], virtual: bool) -> Optional[int]:
+    """The driver object's address in memtriage's row, in Volatility's address space."""
+    return h(r.get("driver_object") if virtual else r.get("offset_physical"))
+
+
+def scans_virtual(vol_scan) -> bool:
+    """Volatility scans the kernel's virtual layer on builds with an object-header cookie
+    (Windows 10+), physical memory before: its offsets are kernel addresses or physical ones."""
+    return any((h(r["Offset"]) or 0) >= 1 << 63 for r in vol_scan)
+
+
 def check_driver_objects(vol_scan, mt) -> List[str]:
+    virtual = scans_virtual(vol_scan)
     want: Set[Tuple[int, int, str]] = {
         (h(r["Offset"]), h(r["Start"]), r.get("Name") or "")
         for r in vol_scan
         if h(r.get("Start"))
     }
     got = {
-        (h(r["offset_physical"]), h(r["base"]), r.get("driver_name") or "")
+        (object_offset(r, virtual), h(r["base"]), r.get("driver_name") or "")
         for r in mt
         if r.get("by_driver_object")
     }
@@ -63,10 +80,11 @@ def check_driver_objects(vol_scan, mt) -> List[str]:
 
 
 def check_hidden(vol_scan, vol_module, mt) -> List[str]:
+    virtual = scans_virtual(vol_scan)
     no_image = {h(r["Offset"]) for r in vol_scan if not h(r.get("Start"))}
     want = {h(r["Offset"]) for r in vol_module} - no_image
     got = {
-        h(r["offset_physical"])
+        object_offset(r, virtual)
         for r in mt
         if r.get("by_driver_object") and not r.get("in_list")
     }
@@ -153,7 +171,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         "drivermodule": rows_of(load(a.vol_dir / "windows.malware.drivermodule.json")),
         "modules": rows_of(load(a.vol_dir / "windows.modules.json")),
     }
-    mt = load(a.memtriage)
+    doc = load(a.memtriage)
+    # `memtriage modules --scan --format json`: {"rows": [...], ...}; a bare list is accepted too.
+    mt = doc["rows"] if isinstance(doc, dict) else doc
     results, uncaught = compare(truth, vol, mt)
     failed = False
     for name, problems in results.items():

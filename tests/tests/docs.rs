@@ -35,7 +35,7 @@ fn every_plugin_and_rule_is_documented() {
         .iter()
         .map(|r| r["rule"].as_str().unwrap())
         .collect();
-    assert_eq!(ids.len(), 11);
+    assert_eq!(ids.len(), 12);
     for id in ids {
         assert!(
             rules.contains(&format!("## `{id}`")),

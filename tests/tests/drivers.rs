@@ -57,7 +57,9 @@ fn expected(truth: &Value) -> BTreeMap<u64, Want> {
         let w = Want {
             in_list: true,
             by_driver_object: false,
-            by_pe_header: true,
+            // The fixtures' hal.dll is Wine's builtin (subsystem Windows CUI), not a native
+            // image: the header scan rightly passes it by. Every other header is native.
+            by_pe_header: s(m, "name") != "hal.dll",
             driver_name: None,
             driver_object: None,
             offset_physical: None,
@@ -122,7 +124,7 @@ fn check_planted(build: u32) {
         "{build}: three unlisted images planted"
     );
     let scan = run_json(&["modules", &raw, "--scan", "--format", "json"]);
-    assert_eq!(got(&scan), want, "{build}: modules --scan");
+    assert_eq!(got(&scan["rows"]), want, "{build}: modules --scan");
 
     let report = run_json(&["report", &raw, "--format", "json"]);
     let mut findings: Vec<(u64, String, String)> = unlinked_findings(&report)
@@ -169,7 +171,7 @@ fn check_clean(build: u32) {
     };
     let (raw, truth) = raw_capture(&sc, "clean");
     let scan = run_json(&["modules", &raw, "--scan", "--format", "json"]);
-    let rows = got(&scan);
+    let rows = got(&scan["rows"]);
     assert!(rows.values().all(|w| w.in_list), "{build}: clean scan {rows:?}");
     assert_eq!(rows, expected(&truth), "{build}: clean modules --scan");
     let report = run_json(&["report", &raw, "--format", "json"]);
