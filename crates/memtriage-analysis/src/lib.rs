@@ -7,6 +7,7 @@
 //! downstream crate) renders the output with the writers of `memtriage-report`.
 #![forbid(unsafe_code)]
 
+pub mod crossview;
 pub mod detect;
 pub mod drivers;
 pub mod plugins;

@@ -1,11 +1,13 @@
 //! Build the full [`Report`] of a capture: system, processes with regions and modules,
 //! kernel modules, findings and warnings.
 
+use crate::crossview::CrossView;
 use crate::detect::{all_findings, image_list_membership};
 use crate::session::ProcessDetail;
 use crate::{AnalysisError, Session};
 use memtriage_report::{
-    filetime_to_iso, Hex, Image, KernelModule, Module, Process, Region, Report, System, Tool,
+    filetime_to_iso, Coverage, Hex, Image, KernelModule, Module, Process, Region, Report, System,
+    Tool,
 };
 use memtriage_windows::kmodule::kernel_modules;
 
@@ -33,7 +35,7 @@ pub fn version_string(build: u32, nt: Option<(u32, u32)>) -> String {
     }
 }
 
-fn process_entry(d: &ProcessDetail) -> Process {
+fn process_entry(d: &ProcessDetail, cross: &CrossView) -> Process {
     let p = &d.process;
     let peb = d.peb.as_ref();
     Process {
@@ -64,6 +66,7 @@ fn process_entry(d: &ProcessDetail) -> Process {
             })
             .collect(),
         modules: modules(d),
+        views: cross.views_of(p),
     }
 }
 
@@ -125,9 +128,14 @@ pub fn build_report(session: &Session, sha256: Option<String>) -> Result<Report,
     };
     report.system = system_block(session)?;
     let k = session.kernel()?;
+    let cross = session.cross_view()?;
     for d in session.details()?.iter().chain(session.unlisted()?.iter()) {
-        report.processes.push(process_entry(d));
+        report.processes.push(process_entry(d, cross));
     }
+    report.coverage = Coverage {
+        fast: session.fast(),
+        views: cross.coverage.clone(),
+    };
     if let Some(head) = k.ps_loaded_module_list {
         let (mods, warnings) = kernel_modules(&k.space, &k.layout, head);
         report.kernel_modules = mods

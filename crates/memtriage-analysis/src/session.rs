@@ -1,5 +1,6 @@
 //! The session: one opened capture, its kernel, and shared results computed once.
 
+use crate::crossview::CrossView;
 use crate::regions::{classify, ClassifiedRegion};
 use crate::AnalysisError;
 use memtriage_dump::PhysicalMemory;
@@ -24,6 +25,9 @@ pub struct SessionOptions {
     pub user_dtb: bool,
     /// Page files paged-out pages are read from (`--pagefile`); empty for none.
     pub page_files: PageFiles,
+    /// Skip the pool scan where it only serves the cross-view (`report --fast`): hidden
+    /// processes then come from the cheap views alone (docs/report.md says what is lost).
+    pub fast: bool,
 }
 
 /// Everything read for one process: regions, PEB, threads.
@@ -59,6 +63,7 @@ pub struct Session {
     hidden: OnceLock<Vec<ProcessDetail>>,
     /// The scanned view of kernel modules (`crate::drivers`).
     pub(crate) drivers: OnceLock<crate::drivers::DriverView>,
+    cross: OnceLock<CrossView>,
     warnings: Mutex<Vec<String>>,
     /// Bytes scanned so far by pool scans (for progress display).
     pub scan_progress: Arc<AtomicU64>,
@@ -93,6 +98,7 @@ impl Session {
             details: OnceLock::new(),
             hidden: OnceLock::new(),
             drivers: OnceLock::new(),
+            cross: OnceLock::new(),
             warnings: Mutex::new(Vec::new()),
             scan_progress: Arc::new(AtomicU64::new(0)),
         }
@@ -174,6 +180,35 @@ impl Session {
         }))
     }
 
+    /// The session made fast or not (`report --fast`); call before anything is computed.
+    #[must_use]
+    pub fn with_fast(mut self, fast: bool) -> Session {
+        self.options.fast = fast;
+        self
+    }
+
+    /// Whether this is a `--fast` session (no pool scan for the cross-view).
+    pub fn fast(&self) -> bool {
+        self.options.fast
+    }
+
+    /// The cross-view of processes: which views saw each one (computed once; the pool view
+    /// only when the session is not fast).
+    pub fn cross_view(&self) -> Result<&CrossView, AnalysisError> {
+        let kernel = self.kernel()?;
+        let listed = &self.processes()?.processes;
+        let pool = if self.options.fast {
+            None
+        } else {
+            Some(self.scanned()?)
+        };
+        Ok(self.cross.get_or_init(|| {
+            let cv = CrossView::build(kernel, listed, pool);
+            self.warn(cv.warnings.iter().cloned());
+            cv
+        }))
+    }
+
     /// The address space to read a process's user memory in.
     pub fn process_space(&self, kernel: &Kernel, p: &Process) -> AddressSpace {
         match (self.options.user_dtb, p.user_dtb) {
@@ -243,9 +278,10 @@ impl Session {
         }))
     }
 
-    /// Processes the pool scan found that are not on the active list, with their regions,
-    /// PEB and threads (computed once). Those that have not exited are `hidden`; exited ones
-    /// are kept for the record.
+    /// Processes the pool scan (unless the session is fast) or a cheap view of the
+    /// [`CrossView`] found that are not on the active list, with their regions, PEB and
+    /// threads (computed once). Those that have not exited are `hidden`; exited ones are kept
+    /// for the record.
     pub fn unlisted(&self) -> Result<&[ProcessDetail], AnalysisError> {
         let kernel = self.kernel()?.clone();
         let listed: std::collections::HashSet<u64> = self
@@ -254,16 +290,19 @@ impl Session {
             .iter()
             .filter_map(|p| p.eprocess_pa)
             .collect();
-        let scanned = self.scanned()?;
+        let scanned: &[ScannedProcess] = if self.options.fast {
+            &[]
+        } else {
+            self.scanned()?
+        };
+        let extra = &self.cross_view()?.extra;
         Ok(self.hidden.get_or_init(|| {
             let out: Vec<ProcessDetail> = scanned
                 .iter()
-                .filter(|s| {
-                    s.process
-                        .eprocess_pa
-                        .is_some_and(|pa| !listed.contains(&pa))
-                })
-                .map(|s| self.detail(&kernel, &s.process, !s.process.exited()))
+                .map(|s| &s.process)
+                .filter(|p| p.eprocess_pa.is_some_and(|pa| !listed.contains(&pa)))
+                .chain(extra.iter())
+                .map(|p| self.detail(&kernel, p, !p.exited()))
                 .collect();
             self.warn(out.iter().flat_map(|d| d.warnings.iter().cloned()));
             out

@@ -297,6 +297,10 @@ pub struct ReportArgs {
     /// Compute the capture's SHA-256 (reads the whole file).
     #[arg(long)]
     pub hash: bool,
+    /// Skip the pool scan: hidden processes come from PspCidTable, csrss.exe's handles and
+    /// thread owners only; exited processes are not reported (docs/report.md, "Fast reports").
+    #[arg(long)]
+    pub fast: bool,
     /// `host.name` for JSON Lines events.
     #[arg(long, value_name = "NAME")]
     pub host: Option<String>,

@@ -142,6 +142,7 @@ pub(crate) fn open_session(image: &Path, o: &OverrideArgs) -> Result<Session, Fa
         overrides: overrides(o),
         user_dtb: o.user_dtb,
         page_files: PageFiles::open(&o.pagefile).map_err(|e| e.to_string())?,
+        fast: false,
     };
     let session = if let Some(remote) = crate::remote::open(image, options.clone()) {
         remote.map_err(Failure::new)?
@@ -636,13 +637,16 @@ fn one_report(
     quiet: bool,
 ) -> Result<Report, Failure> {
     crate::remote::check_hash(path, a.hash)?;
-    let session = open_session(path, &a.overrides)?;
-    let progress = Progress::bytes(
-        "scanning",
-        session.memory().total_bytes(),
-        session.scan_progress.clone(),
-        quiet,
-    );
+    let session = open_session(path, &a.overrides)?.with_fast(a.fast);
+    // A fast report scans nothing: no progress bar.
+    let progress = (!a.fast).then(|| {
+        Progress::bytes(
+            "scanning",
+            session.memory().total_bytes(),
+            session.scan_progress.clone(),
+            quiet,
+        )
+    });
     let hash = if a.hash {
         Some(sha256_file(path)?)
     } else {

@@ -30,6 +30,7 @@ use std::path::{Path, PathBuf};
 pub const EXTRA_TYPES: &[&str] = &[
     "_OBJECT_TYPE",
     "_HANDLE_TABLE",
+    "_HANDLE_TABLE_ENTRY",
     "_NT_TIB",
     "_TEB",
     "_KLDR_DATA_TABLE_ENTRY",

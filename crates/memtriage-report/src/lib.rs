@@ -45,8 +45,8 @@ pub use error::ReportError;
 pub use hex::{Hex, ParseHexError};
 pub use html::{write_fleet_index, write_report_html, FleetEntry, FleetOutcome};
 pub use model::{
-    fail_on, read_report, Finding, Image, KernelModule, Module, ParseSeverityError, Process,
-    Region, RegionType, Report, Severity, System, Tool, SCHEMA_VERSION,
+    fail_on, read_report, Coverage, Finding, Image, KernelModule, Module, ParseSeverityError,
+    Process, Region, RegionType, Report, Severity, System, Tool, ViewCoverage, SCHEMA_VERSION,
 };
 pub use report_tables::{
     modules_table, process_list_table, regions_table, report_table, ReportTableKind,
@@ -59,7 +59,7 @@ pub use table::{
 };
 pub use timefmt::filetime_to_iso;
 pub use validate::{check_report_value, Violation};
-pub use vocab::{RegionCategory, RegionState};
+pub use vocab::{ProcessView, RegionCategory, RegionState};
 pub use writers::{
     csv_safe_text, findings_table, kernel_modules_table, processes_table, write_report_json,
     write_report_jsonl, write_report_table, write_report_table_with, write_table, write_table_csv,

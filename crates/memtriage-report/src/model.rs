@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ReportError;
 use crate::hex::Hex;
-use crate::vocab::{RegionCategory, RegionState};
+use crate::vocab::{ProcessView, RegionCategory, RegionState};
 
 /// Schema version carried by every serialized [`Report`] in its `schema` field.
 pub const SCHEMA_VERSION: &str = "memtriage-report/1";
@@ -36,6 +36,30 @@ pub struct Report {
     pub suppressed: u64,
     /// Non-fatal problems met while analysing the capture.
     pub warnings: Vec<String>,
+    /// Which process views were read (absent in reports written before views existed).
+    #[serde(default)]
+    pub coverage: Coverage,
+}
+
+/// What the run looked at: whether it was a `--fast` run, and which process views it read.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Coverage {
+    /// `report --fast`: the pool scan was skipped (the `pool` view is unavailable).
+    pub fast: bool,
+    /// Each process view with whether it was read; empty in reports written before views.
+    pub views: Vec<ViewCoverage>,
+}
+
+/// Whether one process view was read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ViewCoverage {
+    /// The view.
+    pub view: ProcessView,
+    /// Whether it was read (a view that was read and found nothing is available).
+    pub available: bool,
+    /// Why it was not read (absent when available).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// The tool that produced a report.
@@ -120,6 +144,10 @@ pub struct Process {
     pub regions: Vec<Region>,
     /// Loaded modules (union of the three loader lists).
     pub modules: Vec<Module>,
+    /// The process views that saw it, in [`ProcessView::ALL`] order (absent in reports written
+    /// before views existed).
+    #[serde(default)]
+    pub views: Vec<ProcessView>,
 }
 
 /// Type of a memory region, as Windows tools name it (MEM_PRIVATE / MEM_IMAGE / MEM_MAPPED).
@@ -383,6 +411,7 @@ impl Report {
             findings: Vec::new(),
             suppressed: 0,
             warnings: Vec::new(),
+            coverage: Coverage::default(),
         }
     }
 

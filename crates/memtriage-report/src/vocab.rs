@@ -73,6 +73,45 @@ impl RegionState {
     }
 }
 
+/// A way of finding processes; a report says for each process which of them saw it (the
+/// cross-view of psxview). `docs/report.md` says what each view reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProcessView {
+    /// `_EPROCESS.ActiveProcessLinks`, walked from PsActiveProcessHead.
+    ActiveList,
+    /// The scan of all physical memory for `Proc` pool blocks (skipped by `report --fast`).
+    Pool,
+    /// PspCidTable, the kernel's table of process and thread ids.
+    CidTable,
+    /// The process handles held by `csrss.exe`.
+    CsrssHandles,
+    /// The owners (`_KTHREAD.Process`) of the threads PspCidTable lists.
+    Threads,
+}
+
+impl ProcessView {
+    /// Every view, in report order.
+    pub const ALL: [ProcessView; 5] = [
+        ProcessView::ActiveList,
+        ProcessView::Pool,
+        ProcessView::CidTable,
+        ProcessView::CsrssHandles,
+        ProcessView::Threads,
+    ];
+
+    /// The name reports carry (`active_list`, `pool`, `cid_table`, `csrss_handles`, `threads`).
+    pub const fn name(self) -> &'static str {
+        match self {
+            ProcessView::ActiveList => "active_list",
+            ProcessView::Pool => "pool",
+            ProcessView::CidTable => "cid_table",
+            ProcessView::CsrssHandles => "csrss_handles",
+            ProcessView::Threads => "threads",
+        }
+    }
+}
+
 macro_rules! display_and_cell {
     ($($t:ty),*) => {$(
         impl fmt::Display for $t {
@@ -88,7 +127,7 @@ macro_rules! display_and_cell {
         }
     )*};
 }
-display_and_cell!(RegionCategory, RegionState);
+display_and_cell!(RegionCategory, RegionState, ProcessView);
 
 #[cfg(test)]
 mod tests {
@@ -111,5 +150,9 @@ mod tests {
         }
         let back: RegionState = serde_json::from_str("\"FREE\"").unwrap_or(RegionState::Committed);
         assert_eq!(back, RegionState::Free);
+        for v in ProcessView::ALL {
+            assert_eq!(json(&v), format!("\"{}\"", v.name()));
+        }
+        assert_eq!(json(&ProcessView::CsrssHandles), "\"csrss_handles\"");
     }
 }

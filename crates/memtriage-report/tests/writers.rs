@@ -48,7 +48,8 @@ const REPORT_JSON: &str = r##"{
       "hidden": false,
       "threads": 120,
       "regions": [],
-      "modules": []
+      "modules": [],
+      "views": []
     },
     {
       "pid": 1337,
@@ -85,7 +86,8 @@ const REPORT_JSON: &str = r##"{
           "in_mem": true,
           "in_init": false
         }
-      ]
+      ],
+      "views": []
     },
     {
       "pid": 666,
@@ -100,7 +102,8 @@ const REPORT_JSON: &str = r##"{
       "hidden": true,
       "threads": 1,
       "regions": [],
-      "modules": []
+      "modules": [],
+      "views": []
     }
   ],
   "kernel_modules": [
@@ -134,7 +137,11 @@ const REPORT_JSON: &str = r##"{
   "suppressed": 0,
   "warnings": [
     "process 999: PEB unreadable"
-  ]
+  ],
+  "coverage": {
+    "fast": false,
+    "views": []
+  }
 }
 "##;
 

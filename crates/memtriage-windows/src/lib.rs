@@ -4,14 +4,17 @@
 //! a [`memtriage_symbols::Profile`]; the readers then rebuild processes ([`process`]), threads
 //! ([`thread`]), kernel modules ([`kmodule`]), VAD trees ([`vad`]), PEBs and loader lists
 //! ([`peb`]), and find processes hidden from the active list by scanning pool memory
-//! ([`poolscan`]). Every list and tree walk is bounded and cycle-checked; readers return
+//! ([`poolscan`]) or in the cheap views of [`crossview`] (PspCidTable, csrss.exe's handles,
+//! thread owners; handle tables in [`handles`]). Every list and tree walk is bounded and cycle-checked; readers return
 //! partial results with warnings instead of failing the whole run.
 #![forbid(unsafe_code)]
 
+pub mod crossview;
 pub mod discovery;
 pub mod driver_object;
 pub mod driverscan;
 pub mod kernel_images;
+pub mod handles;
 pub mod kmodule;
 pub mod layout;
 pub mod list;

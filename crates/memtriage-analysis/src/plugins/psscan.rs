@@ -74,6 +74,7 @@ impl Plugin for PsScan {
             .collect();
         let mut t = Table::of::<(ScanStatusRow, ProcessRow)>("psscan");
         let mut findings = Vec::new();
+        let cross = session.cross_view()?;
         for s in session.scanned()? {
             let p = &s.process;
             if !options.wants(p.pid) {
@@ -85,7 +86,7 @@ impl Plugin for PsScan {
             } else if p.exited() {
                 ScanStatus::Exited
             } else {
-                findings.push(hidden_process_finding(p));
+                findings.push(hidden_process_finding(p, cross));
                 ScanStatus::Hidden
             };
             let scan = ScanStatusRow {

@@ -42,11 +42,7 @@ pub fn write_tree(out: &mut String, report: &Report) -> fmt::Result {
             } else {
                 ""
             },
-            hidden = if p.hidden {
-                r#"<span class="flag hidden">hidden</span>"#
-            } else {
-                ""
-            },
+            hidden = hidden_flag(p),
             path = EscOpt(p.image_path.as_deref()),
             cmd = EscOpt(p.command_line.as_deref()),
             created = EscOpt(p.create_time.as_deref()),
@@ -56,6 +52,21 @@ pub fn write_tree(out: &mut String, report: &Report) -> fmt::Result {
     }
     out.push_str("</tbody></table></section>");
     Ok(())
+}
+
+/// The `hidden` flag of a process, its tooltip naming the process views that saw it.
+fn hidden_flag(p: &Process) -> String {
+    if !p.hidden {
+        return String::new();
+    }
+    let views: Vec<&str> = p.views.iter().map(|v| v.name()).collect();
+    if views.is_empty() {
+        return r#"<span class="flag hidden">hidden</span>"#.to_owned();
+    }
+    format!(
+        r#"<span class="flag hidden" title="seen by: {}">hidden</span>"#,
+        views.join(", ")
+    )
 }
 
 /// Writes the per-process sections (memory map, totals, modules), in report order.

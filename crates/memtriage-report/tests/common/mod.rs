@@ -63,6 +63,7 @@ pub fn sample_report() -> Report {
                 in_mem: true,
                 in_init: false,
             }],
+            views: Vec::new(),
         },
         Process {
             pid: 666,
