@@ -46,7 +46,7 @@ fn every_plugin_and_rule_is_documented() {
 
 /// Flags the docs mention that belong to other programs (cargo, rustc, criterion, the fixture
 /// generator, the benchmark and peer scripts, Volatility, grep), not to `memtriage`.
-const FOREIGN_FLAGS: [&str; 39] = [
+const FOREIGN_FLAGS: [&str; 40] = [
     "--bench",
     "--bin",
     "--cache-path",
@@ -86,6 +86,7 @@ const FOREIGN_FLAGS: [&str; 39] = [
     "--vads",
     "--warm-up-time",
     "--workspace",
+    "--yara-file",
 ];
 
 /// Every `--flag` token in `text`.

@@ -9,7 +9,9 @@ use crate::layout;
 use crate::output::{emit, resolve, write};
 use clap::Args;
 use memtriage_report::Report;
-use memtriage_yara::{scan_kernel, scan_processes, yara_findings, yara_table, RuleSet, ScanOptions};
+use memtriage_yara::{
+    scan_kernel, scan_processes, yara_findings, yara_table, RuleSet, ScanOptions,
+};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -71,7 +73,8 @@ pub fn yarascan(a: &YarascanArgs) -> Result<u8, Failure> {
     let mut out =
         scan_processes(&session, &rules, &options).map_err(|e| diagnose::explain(&session, &e))?;
     if a.kernel {
-        let k = scan_kernel(&session, &rules, &options).map_err(|e| diagnose::explain(&session, &e))?;
+        let k =
+            scan_kernel(&session, &rules, &options).map_err(|e| diagnose::explain(&session, &e))?;
         out.matches.extend(k.matches);
         out.warnings.extend(k.warnings);
     }
@@ -104,7 +107,8 @@ pub fn add_yara_findings(
         pids: Vec::new(),
         timeout: Duration::from_secs(timeout_secs),
     };
-    let out = scan_processes(session, rules, &options).map_err(|e| diagnose::explain(session, &e))?;
+    let out =
+        scan_processes(session, rules, &options).map_err(|e| diagnose::explain(session, &e))?;
     report.findings.extend(yara_findings(&out.matches));
     report.warnings.extend(rules.warnings().iter().cloned());
     report.warnings.extend(out.warnings);

@@ -132,19 +132,54 @@ pub fn kernel_regions(space: &AddressSpace, page_files: bool) -> Vec<Region> {
             _ => runs.push((m.start, m.end)),
         }
     }
+    pieces(&runs, KERNEL_PIECE_BYTES, KERNEL_OVERLAP_BYTES)
+}
+
+/// Cuts runs `[start, end)` into regions of at most `piece` bytes, each read with up to
+/// `overlap` bytes of the rest of its run.
+pub fn pieces(runs: &[(u64, u64)], piece: u64, overlap: u64) -> Vec<Region> {
     let mut out = Vec::new();
-    for (s, e) in runs {
+    for &(s, e) in runs {
         let mut at = s;
         while at < e {
-            let piece_end = at.saturating_add(KERNEL_PIECE_BYTES).min(e);
-            let extra = KERNEL_OVERLAP_BYTES.min(e - piece_end);
+            let piece_end = at.saturating_add(piece.max(1)).min(e);
             out.push(Region {
                 start: at,
                 end: piece_end - 1,
-                extra,
+                extra: overlap.min(e - piece_end),
             });
             at = piece_end;
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runs_are_cut_into_pieces_with_overlap_inside_the_run() {
+        let r = |start, end, extra| Region { start, end, extra };
+        assert_eq!(
+            pieces(&[(0x1000, 0x5000), (0x9000, 0xa000)], 0x1800, 0x100),
+            [
+                r(0x1000, 0x27ff, 0x100),
+                r(0x2800, 0x3fff, 0x100),
+                r(0x4000, 0x4fff, 0),
+                r(0x9000, 0x9fff, 0),
+            ]
+        );
+        assert_eq!(r(0x1000, 0x27ff, 0x100).len(), 0x1800);
+        assert_eq!(r(0x1000, 0x27ff, 0x100).read_len(), 0x1900);
+        // The top of the address space (end saturated at u64::MAX).
+        let top = pieces(&[(u64::MAX - 0x1fff, u64::MAX)], 0x1000, 0x1000);
+        assert_eq!(
+            top,
+            [
+                r(u64::MAX - 0x1fff, u64::MAX - 0x1000, 0xfff),
+                r(u64::MAX - 0xfff, u64::MAX - 1, 0)
+            ]
+        );
+    }
 }

@@ -58,9 +58,10 @@ pub const DEFAULT_NAMESPACE: &str = "default";
 /// Whether `path` names a rules file by its extension (`.yar` or `.yara`, any case).
 fn is_rules_file(path: &Path) -> bool {
     path.is_file()
-        && path.extension().and_then(|e| e.to_str()).is_some_and(|e| {
-            e.eq_ignore_ascii_case("yar") || e.eq_ignore_ascii_case("yara")
-        })
+        && path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| e.eq_ignore_ascii_case("yar") || e.eq_ignore_ascii_case("yara"))
 }
 
 /// The files to compile and their namespaces: a file alone is namespace `default`; the

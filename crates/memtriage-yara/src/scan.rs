@@ -198,12 +198,9 @@ fn scan_job(scanner: &mut yara_x::Scanner<'_>, buf: &mut Vec<u8>, job: &Job<'_>)
                 });
             }
         }
-        if hits.is_empty() && rule.patterns().len() > 0 && r.extra > 0 {
-            // Every pattern match of this rule lies in the overlap; it matches there.
-            let any = rule.patterns().any(|p| p.matches().len() > 0);
-            if any {
-                continue;
-            }
+        if hits.is_empty() && r.extra > 0 && rule.patterns().any(|p| p.matches().len() > 0) {
+            // Every pattern match of the rule lies in the overlap: the next piece reports it.
+            continue;
         }
         let meta: Vec<(String, String)> = rule
             .metadata()

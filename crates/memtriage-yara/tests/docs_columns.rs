@@ -24,10 +24,7 @@ fn docs_list_every_yarascan_column() {
         .split("## YARA scanning (`yarascan`, `report --yara`)")
         .nth(1)
         .unwrap();
-    let documented: Vec<&str> = section
-        .lines()
-        .filter(|l| l.starts_with("| `"))
-        .collect();
+    let documented: Vec<&str> = section.lines().filter(|l| l.starts_with("| `")).collect();
     let expected: Vec<String> = YaraRow::columns()
         .iter()
         .map(|c| format!("| `{}` | {} | {} |", c.name, kind(c.kind), c.doc))

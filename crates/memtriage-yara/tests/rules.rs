@@ -43,7 +43,11 @@ fn a_directory_compiles_each_rules_file_in_its_own_namespace() {
 #[test]
 fn a_file_is_the_default_namespace() {
     let d = tempfile::tempdir().unwrap();
-    let f = write(d.path(), "one.txt", "rule r : t1 t2 { meta: severity = \"urgent\" condition: true }");
+    let f = write(
+        d.path(),
+        "one.txt",
+        "rule r : t1 t2 { meta: severity = \"urgent\" condition: true }",
+    );
     let set = RuleSet::load(&f).unwrap();
     let r = set.rules().iter().next().unwrap();
     assert_eq!((r.namespace(), r.identifier()), ("default", "r"));
@@ -65,16 +69,43 @@ fn compile_errors_are_one_line_with_line_and_column() {
         "rule ok { condition: true }\n\nrule bad {\n  strings:\n    $a = \"x\"\n  condition:\n    $b\n}\n",
     );
     let e = RuleSet::load(&f).unwrap_err();
-    assert!(matches!(e, YaraError::Compile { line: 7, column: 5, .. }), "{e:?}");
+    assert!(
+        matches!(
+            e,
+            YaraError::Compile {
+                line: 7,
+                column: 5,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
     assert_eq!(
         e.to_string(),
-        format!("{}:7:5: unknown pattern `$b`: this pattern is not declared in the `strings` section", f.display())
+        format!(
+            "{}:7:5: unknown pattern `$b`: this pattern is not declared in the `strings` section",
+            f.display()
+        )
     );
     assert!(!e.to_string().contains('\n'));
     // Includes are refused.
-    let f = write(d.path(), "inc.yar", "include \"other.yar\"\nrule r { condition: true }\n");
+    let f = write(
+        d.path(),
+        "inc.yar",
+        "include \"other.yar\"\nrule r { condition: true }\n",
+    );
     let e = RuleSet::load(&f).unwrap_err();
-    assert!(matches!(e, YaraError::Compile { line: 1, column: 1, .. }), "{e}");
+    assert!(
+        matches!(
+            e,
+            YaraError::Compile {
+                line: 1,
+                column: 1,
+                ..
+            }
+        ),
+        "{e}"
+    );
 }
 
 #[test]
@@ -82,15 +113,30 @@ fn missing_and_empty_inputs_are_one_line_errors() {
     let d = tempfile::tempdir().unwrap();
     assert_eq!(
         RuleSet::load(d.path()).unwrap_err().to_string(),
-        format!("{}: no .yar or .yara file in this directory", d.path().display())
+        format!(
+            "{}: no .yar or .yara file in this directory",
+            d.path().display()
+        )
     );
     let missing = d.path().join("missing.yar");
     assert_eq!(
         RuleSet::load(&missing).unwrap_err().to_string(),
-        format!("{}: No such file or directory (os error 2)", missing.display())
+        format!(
+            "{}: No such file or directory (os error 2)",
+            missing.display()
+        )
     );
     // Disabled modules: a memory buffer is not a file.
-    let f = write(d.path(), "pe.yar", "import \"pe\"\nrule r { condition: pe.is_pe }\n");
-    let e = RuleSet::load(&f).unwrap_err();
-    assert!(matches!(e, YaraError::Compile { line: 1, column: 8, .. }), "{e}");
+    let f = write(
+        d.path(),
+        "pe.yar",
+        "import \"pe\"\nrule r { condition: pe.is_pe }\n",
+    );
+    assert_eq!(
+        RuleSet::load(&f).unwrap_err().to_string(),
+        format!(
+            "{}:1:1: unknown module `pe`: module `pe` not found",
+            f.display()
+        )
+    );
 }
