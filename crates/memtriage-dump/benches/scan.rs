@@ -3,6 +3,10 @@
 //! same `memmem` search over a buffer already in process memory) and against the copying path
 //! (`read_phys` into a buffer, then the search), all on one thread.
 //!
+//! Besides criterion's wall-clock figures it prints bytes per CPU second of the process (user +
+//! system, so the kernel's work of mapping and releasing pages counts), which is what "per
+//! core" means on a machine shared with other work, and each way's ratio to the baseline.
+//!
 //! Run: `cargo bench -p memtriage-dump --bench scan`
 
 #![allow(clippy::unwrap_used, missing_docs)]
@@ -36,6 +40,42 @@ fn bench(c: &mut Criterion) {
         .num_threads(1)
         .build()
         .unwrap();
+
+    let zero_copy_scan = || {
+        one.install(|| {
+            scan_windows(mem.as_ref(), ScanOptions::default(), None, |w| {
+                count(&finder, w.bytes())
+            })
+            .iter()
+            .sum::<usize>()
+        })
+    };
+    let mut buf = vec![0u8; DEFAULT_WINDOW];
+    let mut copying_scan = || {
+        let mut n = 0usize;
+        let mut pa = 0u64;
+        while pa < bytes {
+            let len = (bytes - pa).min(DEFAULT_WINDOW as u64) as usize;
+            mem.read_phys(pa, &mut buf[..len]).unwrap();
+            n += count(&finder, &buf[..len]);
+            pa += len as u64;
+        }
+        n
+    };
+    let baseline_scan = || {
+        in_memory
+            .chunks(DEFAULT_WINDOW)
+            .map(|w| count(&finder, w))
+            .sum::<usize>()
+    };
+    let base = per_cpu_second("baseline: memmem over process memory", bytes, baseline_scan);
+    let zc = per_cpu_second("scan_windows, zero-copy mmap", bytes, zero_copy_scan);
+    let cp = per_cpu_second("read_phys copy, then memmem", bytes, &mut copying_scan);
+    println!(
+        "ratio to the baseline per CPU second: zero-copy {:.2}, copying {:.2}",
+        zc / base,
+        cp / base
+    );
 
     let mut g = c.benchmark_group("scan_512MiB_one_core");
     g.throughput(Throughput::Bytes(bytes));
@@ -76,6 +116,19 @@ fn bench(c: &mut Criterion) {
         })
     });
     g.finish();
+}
+
+/// Run `f` five times; print and return its GiB per CPU second of this process.
+fn per_cpu_second(label: &str, bytes: u64, mut f: impl FnMut() -> usize) -> f64 {
+    const ROUNDS: u32 = 5;
+    let t = cpu_time::ProcessTime::now();
+    for _ in 0..ROUNDS {
+        black_box(f());
+    }
+    let cpu = t.elapsed().as_secs_f64();
+    let rate = f64::from(ROUNDS) * bytes as f64 / cpu / (1u64 << 30) as f64;
+    println!("{label}: {rate:.2} GiB per CPU second");
+    rate
 }
 
 criterion_group!(benches, bench);

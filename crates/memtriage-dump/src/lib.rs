@@ -126,7 +126,7 @@ pub trait PhysicalMemory: Send + Sync {
     /// in holes of a sparse file and reads as zeros, so a scanner that cannot match in zero
     /// bytes may skip it without reading it. The default: all of it.
     fn stored_parts(&self, bytes: &[u8]) -> Vec<std::ops::Range<usize>> {
-        vec![0..bytes.len()]
+        std::iter::once(0..bytes.len()).collect()
     }
 
     /// What the file is and what its header says.

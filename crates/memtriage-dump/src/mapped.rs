@@ -111,7 +111,7 @@ impl ByteSource for MappedFile {
     /// Asks the file system (`SEEK_DATA`/`SEEK_HOLE`); when it cannot tell, all of `bytes`.
     fn stored_parts(&self, bytes: &[u8]) -> Vec<Range<usize>> {
         let base = self.map.as_ptr() as usize;
-        let whole = vec![0..bytes.len()];
+        let whole = std::iter::once(0..bytes.len()).collect();
         let Some(start) = (bytes.as_ptr() as usize).checked_sub(base) else {
             return whole;
         };

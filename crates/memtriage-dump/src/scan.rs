@@ -134,9 +134,12 @@ where
 {
     let window = (options.window.max(1) as u64).next_multiple_of(PAGE_SIZE);
     let windows = plan(mem, window, options.overlap as u64);
+    // Ranges of at least a window (a bitmap dump can have a million small ones: two system
+    // calls each would cost more than they save).
     let whole: Vec<&[u8]> = mem
         .ranges()
         .iter()
+        .filter(|r| r.len >= window)
         .filter_map(|r| mem.slice(r.start, usize::try_from(r.len).ok()?))
         .collect();
     for bytes in &whole {
@@ -200,7 +203,7 @@ where
             if skip_holes {
                 merge_small_gaps(mem.stored_parts(bytes))
             } else {
-                vec![0..bytes.len()]
+                std::iter::once(0..bytes.len()).collect()
             }
         };
         let ahead = usize::try_from(window.min(w.range_end - w.end)).unwrap_or(0);

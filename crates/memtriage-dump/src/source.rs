@@ -31,7 +31,7 @@ pub trait ByteSource: Send + Sync + std::fmt::Debug {
     /// offsets into `bytes`, in order; the rest are holes of a sparse file, which read as
     /// zeros. The default: all of it.
     fn stored_parts(&self, bytes: &[u8]) -> Vec<Range<usize>> {
-        vec![0..bytes.len()]
+        std::iter::once(0..bytes.len()).collect()
     }
     /// Whether the source holds no bytes.
     fn is_empty(&self) -> bool {
