@@ -178,7 +178,7 @@ fn diff_jsonl_and_csv_hold_each_change() {
     assert_eq!(lines.len(), 2);
     assert_eq!(lines[0]["change"], "removed");
     assert_eq!(lines[0]["item"], "finding");
-    assert_eq!(lines[0]["finding"]["rule"], "injected_pe");
+    assert_eq!(lines[0]["finding"]["rule"], "unbacked_thread");
     assert_eq!(lines[1]["change"], "changed");
     assert_eq!(lines[1]["item"], "process");
     assert_eq!(lines[1]["changes"][0]["field"], "threads");
@@ -237,18 +237,18 @@ fn html_fleet_writes_pages_and_an_index() {
     for page in ["host-a.dmp.report.html", "host-b.dmp.report.html"] {
         assert!(index.contains(&format!("href=\"./{page}\"")), "{page}");
         let html = std::fs::read_to_string(dir.join(page)).unwrap();
-        assert_eq!(html.matches("<svg class=\"memmap").count(), 13);
+        assert_eq!(html.matches("<svg class=\"memmap").count(), 16);
     }
-    // Both captures have 6 high and 4 medium findings.
+    // Both captures have 8 high and 9 medium findings.
     assert_eq!(
         index
-            .matches(r#"<span class="sev sev-high">6</span>"#)
+            .matches(r#"<span class="sev sev-high">8</span>"#)
             .count(),
         2
     );
     assert_eq!(
         index
-            .matches(r#"<span class="sev sev-medium">4</span>"#)
+            .matches(r#"<span class="sev sev-medium">9</span>"#)
             .count(),
         2
     );

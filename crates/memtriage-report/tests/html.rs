@@ -139,10 +139,10 @@ fn sample_page_shows_every_process_finding_and_map() {
         "page is {} bytes",
         page.len()
     );
-    // The sample's known shape (fixtures/samples/win10-19041.truth.json): 13 processes,
-    // 10 findings, 178 regions.
-    assert_eq!(report.processes.len(), 13);
-    assert_eq!(report.findings.len(), 10);
+    // The sample's known shape (fixtures/samples/win10-19041.truth.json): 16 processes,
+    // 17 findings, 206 regions.
+    assert_eq!(report.processes.len(), 16);
+    assert_eq!(report.findings.len(), 17);
     assert_eq!(
         page.matches(r#"<svg class="memmap"#).count(),
         report.processes.len()
