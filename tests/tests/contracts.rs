@@ -277,7 +277,7 @@ fn errors_name_the_root_cause_first() {
     }
     // The cut bitmap dump: the missing pages come first, exactly counted.
     let expected = format!(
-        "the bitmap marks 516 pages present that the file ({} bytes) does not hold",
+        "the bitmap marks 689 pages present that the file ({} bytes) does not hold",
         (3 + 1000) * 4096
     );
     let info = stdout(&run(&["info", &cut, "--format", "json"]));

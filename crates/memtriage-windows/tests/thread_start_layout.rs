@@ -25,7 +25,10 @@ fn every_bundled_build_reads_both_thread_start_fields() {
             // A table without _ETHREAD offsets (docs/profiles.md): threads are not read at
             // all, and the layout says so.
             assert!(
-                layout.missing.iter().any(|m| m.starts_with("threads not read")),
+                layout
+                    .missing
+                    .iter()
+                    .any(|m| m.starts_with("threads not read")),
                 "{build}: {:?}",
                 layout.missing
             );
@@ -54,5 +57,9 @@ fn every_bundled_build_reads_both_thread_start_fields() {
     }
     // The eight ISF builds at least; the Vergilius-derived tables have no _ETHREAD offsets.
     assert!(checked >= 8, "{checked} builds checked");
-    assert_eq!(checked + without_threads, 15, "bundled builds with an offsets.json entry");
+    assert_eq!(
+        checked + without_threads,
+        15,
+        "bundled builds with an offsets.json entry"
+    );
 }
