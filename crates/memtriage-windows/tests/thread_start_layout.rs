@@ -13,8 +13,7 @@ fn every_bundled_build_reads_both_thread_start_fields() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/layouts/offsets.json");
     let offsets: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
     let builds = offsets["builds"].as_object().unwrap();
-    let mut checked = 0;
-    let mut without_threads = 0;
+    let mut checked = Vec::new();
     for (build, entry) in builds {
         let build: u32 = build.parse().unwrap();
         let Some(profile) = memtriage_symbols::bundled::by_build(build) else {
@@ -32,7 +31,6 @@ fn every_bundled_build_reads_both_thread_start_fields() {
                 "{build}: {:?}",
                 layout.missing
             );
-            without_threads += 1;
             continue;
         };
         let fields = &entry["structs"]["_ETHREAD"]["fields"];
@@ -53,13 +51,11 @@ fn every_bundled_build_reads_both_thread_start_fields() {
             "{build}: {:?}",
             layout.missing
         );
-        checked += 1;
+        checked.push(build);
     }
-    // The eight ISF builds at least; the Vergilius-derived tables have no _ETHREAD offsets.
-    assert!(checked >= 8, "{checked} builds checked");
-    assert_eq!(
-        checked + without_threads,
-        15,
-        "bundled builds with an offsets.json entry"
-    );
+    // The eight builds bundled from real ISFs at least; tables derived from other sources may
+    // lack _ETHREAD offsets (checked above to say so).
+    for build in [7601, 9600, 14393, 17763, 18362, 19041, 20348, 22000] {
+        assert!(checked.contains(&build), "{build} not checked: {checked:?}");
+    }
 }
