@@ -187,7 +187,7 @@ fn diff_jsonl_and_csv_hold_each_change() {
     assert_eq!(
         String::from_utf8(out.stdout).unwrap(),
         "change,item,rule,pid,process,address,field,old,new\n\
-         removed,finding,injected_pe,2120,svchost.exe,0x204d88c0000,,,\n\
+         removed,finding,unbacked_thread,2120,svchost.exe,0x40001230,,,\n\
          changed,process,,444,smss.exe,0xffffd88200005040,threads,2,99\n"
     );
 }
