@@ -180,8 +180,9 @@ fn sample_page_shows_every_process_finding_and_map() {
         );
     }
     // Findings inside a user region get a marker on that process's map: all but the hidden
-    // process (its address is its EPROCESS, in kernel space).
-    assert_eq!(page.matches(r#"<path class="marker"#).count(), 9);
+    // process and the two process_lineage findings (their address is an EPROCESS, in kernel
+    // space) and the unbacked thread that started outside every VAD.
+    assert_eq!(page.matches(r#"<path class="marker"#).count(), 13);
     // Most severe first: every high card comes before every medium card.
     let last_high = page
         .rfind(r#"class="finding high""#)
