@@ -184,7 +184,7 @@ fn diff_jsonl_and_csv_hold_each_change() {
     assert_eq!(lines.len(), 2);
     assert_eq!(lines[0]["change"], "removed");
     assert_eq!(lines[0]["item"], "finding");
-    assert_eq!(lines[0]["finding"]["rule"], "injected_pe");
+    assert_eq!(lines[0]["finding"]["rule"], "unbacked_thread");
     assert_eq!(lines[1]["change"], "changed");
     assert_eq!(lines[1]["item"], "process");
     assert_eq!(lines[1]["changes"][0]["field"], "threads");
@@ -193,7 +193,7 @@ fn diff_jsonl_and_csv_hold_each_change() {
     assert_eq!(
         String::from_utf8(out.stdout).unwrap(),
         "change,item,rule,pid,process,address,field,old,new\n\
-         removed,finding,injected_pe,2120,svchost.exe,0x204d88c0000,,,\n\
+         removed,finding,unbacked_thread,2120,svchost.exe,0x40001230,,,\n\
          changed,process,,444,smss.exe,0xffffd88200005040,threads,2,99\n"
     );
 }
@@ -243,18 +243,18 @@ fn html_fleet_writes_pages_and_an_index() {
     for page in ["host-a.dmp.report.html", "host-b.dmp.report.html"] {
         assert!(index.contains(&format!("href=\"./{page}\"")), "{page}");
         let html = std::fs::read_to_string(dir.join(page)).unwrap();
-        assert_eq!(html.matches("<svg class=\"memmap").count(), 13);
+        assert_eq!(html.matches("<svg class=\"memmap").count(), 16);
     }
-    // Both captures have 6 high and 4 medium findings.
+    // Both captures have 8 high and 9 medium findings.
     assert_eq!(
         index
-            .matches(r#"<span class="sev sev-high">6</span>"#)
+            .matches(r#"<span class="sev sev-high">8</span>"#)
             .count(),
         2
     );
     assert_eq!(
         index
-            .matches(r#"<span class="sev sev-medium">4</span>"#)
+            .matches(r#"<span class="sev sev-medium">9</span>"#)
             .count(),
         2
     );

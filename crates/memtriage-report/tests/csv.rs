@@ -83,5 +83,5 @@ fn report_tables_are_rectangular() {
             .unwrap_or_else(|e| panic!("{kind:?}: not rectangular: {e}"));
         assert_eq!(records.len(), rows, "{kind:?}");
     }
-    assert_eq!(regions, 158);
+    assert_eq!(regions, 206);
 }
