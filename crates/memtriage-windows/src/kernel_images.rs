@@ -92,7 +92,7 @@ pub fn scan_kernel_images(space: &AddressSpace) -> KernelImageScan {
             out.pages += 1;
             let mut mz = [0u8; 2];
             if space.read_exact(va, &mut mz).is_ok()
-                && &mz == b"MZ"
+                && mz == *b"MZ"
                 && space.read_exact(va, &mut page).is_ok()
             {
                 if let Some(size_of_image) = native_image_size(&page) {
