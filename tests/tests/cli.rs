@@ -129,7 +129,9 @@ fn jsonl_lines_are_self_contained_ecs_events() {
     for l in &lines {
         assert_eq!(l["host"]["name"], "ws42");
         assert_eq!(l["@timestamp"], g.truth["system"]["system_time"]);
-        assert!(l["process"]["pid"].is_u64());
+        // Kernel findings (unlinked_kernel_module) belong to no process.
+        let kernel = l["rule"]["id"] == "unlinked_kernel_module";
+        assert_eq!(l["process"]["pid"].is_u64(), !kernel, "{l}");
     }
     assert!(alerts
         .iter()
@@ -178,7 +180,10 @@ fn fail_on_sets_the_exit_code() {
     let sup = dir.path().join("suppress.toml");
     std::fs::write(
         &sup,
-        "[[suppress]]\nrule = \"*\"\nprocess = \"*\"\nreason = \"all\"\n",
+        // A process pattern never matches a finding without a process (the kernel's): the
+        // second entry suppresses those by rule alone.
+        "[[suppress]]\nrule = \"*\"\nprocess = \"*\"\nreason = \"all\"\n\n\
+         [[suppress]]\nrule = \"unlinked_kernel_module\"\nreason = \"kernel\"\n",
     )
     .unwrap();
     let out = run(&[

@@ -250,14 +250,15 @@ fn one_error_line(out: &Output) -> String {
 fn errors_name_the_root_cause_first() {
     let triage = repo().join(TRIAGE).display().to_string();
     let header = repo().join(HEADER_ONLY).display().to_string();
-    // A bitmap dump cut after 1000 of its 1689 pages (3 pages of header and bitmap first).
+    // A bitmap dump cut after 1000 of its pages (3 pages of header and bitmap first).
     let dir = tempfile::tempdir().unwrap();
     let cut = dir.path().join("cut.dmp");
     let bytes = std::fs::read(repo().join(SAMPLE)).unwrap();
     let info: Value =
         serde_json::from_slice(&run(&["info", &sample(), "--format", "json"]).stdout).unwrap();
-    assert_eq!(info["physical_ranges"]["total_bytes"], 1689 * 4096);
-    assert_eq!(bytes.len(), (3 + 1689) * 4096);
+    let pages = info["physical_ranges"]["total_bytes"].as_u64().unwrap() / 4096;
+    assert!(pages > 1000, "{pages}");
+    assert_eq!(bytes.len() as u64, (3 + pages) * 4096);
     std::fs::write(&cut, &bytes[..(3 + 1000) * 4096]).unwrap();
     let cut = cut.display().to_string();
     for command in ["pslist", "report", "malfind"] {
@@ -282,7 +283,8 @@ fn errors_name_the_root_cause_first() {
     }
     // The cut bitmap dump: the missing pages come first, exactly counted.
     let expected = format!(
-        "the bitmap marks 689 pages present that the file ({} bytes) does not hold",
+        "the bitmap marks {} pages present that the file ({} bytes) does not hold",
+        pages - 1000,
         (3 + 1000) * 4096
     );
     let info = stdout(&run(&["info", &cut, "--format", "json"]));

@@ -153,7 +153,10 @@ fn check_planted(build: u32) {
         })
         .collect();
     planted.sort();
-    assert_eq!(findings, planted, "{build}: unlinked_kernel_module findings");
+    assert_eq!(
+        findings, planted,
+        "{build}: unlinked_kernel_module findings"
+    );
     for d in truth["decoys"].as_array().unwrap() {
         assert!(
             !unlinked_findings(&report)
@@ -172,7 +175,10 @@ fn check_clean(build: u32) {
     let (raw, truth) = raw_capture(&sc, "clean");
     let scan = run_json(&["modules", &raw, "--scan", "--format", "json"]);
     let rows = got(&scan["rows"]);
-    assert!(rows.values().all(|w| w.in_list), "{build}: clean scan {rows:?}");
+    assert!(
+        rows.values().all(|w| w.in_list),
+        "{build}: clean scan {rows:?}"
+    );
     assert_eq!(rows, expected(&truth), "{build}: clean modules --scan");
     let report = run_json(&["report", &raw, "--format", "json"]);
     assert!(

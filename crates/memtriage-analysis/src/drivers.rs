@@ -222,7 +222,10 @@ mod tests {
     #[test]
     fn the_join_marks_listed_images_and_adds_the_rest() {
         let k = 0xffff_f800_0000_0000u64;
-        let list = [listed(k, 0x10_0000, "disk.sys"), listed(k + 0x20_0000, 0x8000, "tcpip.sys")];
+        let list = [
+            listed(k, 0x10_0000, "disk.sys"),
+            listed(k + 0x20_0000, 0x8000, "tcpip.sys"),
+        ];
         let drivers = [
             driver(0x1000, k, 0x10_0000, "\\Driver\\disk"),
             // No image (IoCreateDriver): ignored.
@@ -232,11 +235,23 @@ mod tests {
             driver(0x4000, k + 0x40_0000, 0x7000, "\\Driver\\evil"),
         ];
         let headers = [
-            KernelImage { base: k, size_of_image: 0x10_0000 },
-            KernelImage { base: k + 0x40_0000, size_of_image: 0x9000 },
-            KernelImage { base: k + 0x60_0000, size_of_image: 0x3000 },
+            KernelImage {
+                base: k,
+                size_of_image: 0x10_0000,
+            },
+            KernelImage {
+                base: k + 0x40_0000,
+                size_of_image: 0x9000,
+            },
+            KernelImage {
+                base: k + 0x60_0000,
+                size_of_image: 0x3000,
+            },
             // A header inside a listed image (embedded resource): not a new image.
-            KernelImage { base: k + 0x20_2000, size_of_image: 0x1000 },
+            KernelImage {
+                base: k + 0x20_2000,
+                size_of_image: 0x1000,
+            },
         ];
         let got = join(&list, &drivers, &headers);
         let summary: Vec<(u64, u64, &str, bool, Option<FoundBy>)> = got
@@ -247,11 +262,20 @@ mod tests {
             summary,
             [
                 (0, 0x10_0000, "disk.sys", true, Some(FoundBy::Both)),
-                (0x20_0000, 0x8000, "tcpip.sys", true, Some(FoundBy::DriverObject)),
+                (
+                    0x20_0000,
+                    0x8000,
+                    "tcpip.sys",
+                    true,
+                    Some(FoundBy::DriverObject)
+                ),
                 (0x40_0000, 0x9000, "evil", false, Some(FoundBy::Both)),
                 (0x60_0000, 0x3000, "", false, Some(FoundBy::PeHeader)),
             ]
         );
-        assert_eq!(got[2].driver_object.as_ref().map(|d| d.object_pa), Some(0x4000));
+        assert_eq!(
+            got[2].driver_object.as_ref().map(|d| d.object_pa),
+            Some(0x4000)
+        );
     }
 }

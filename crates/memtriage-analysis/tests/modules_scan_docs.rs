@@ -29,7 +29,13 @@ fn the_scanned_view_columns_are_documented() {
     let mut generated = String::from("| column | kind | meaning |\n|---|---|---|\n");
     for c in ScannedModuleRow::columns() {
         assert!(!c.doc.is_empty(), "{} has no doc", c.name);
-        let _ = writeln!(generated, "| `{}` | {} | {} |", c.name, kind_name(c.kind), c.doc);
+        let _ = writeln!(
+            generated,
+            "| `{}` | {} | {} |",
+            c.name,
+            kind_name(c.kind),
+            c.doc
+        );
     }
     let (Some(a), Some(b)) = (doc.find(BEGIN), doc.find(END)) else {
         panic!("docs/plugins.md lacks the modules --scan column markers");

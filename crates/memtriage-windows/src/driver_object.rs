@@ -124,7 +124,8 @@ mod tests {
     #[test]
     fn unverified_builds_get_no_layout_from_a_bundled_profile() {
         for build in memtriage_symbols::bundled::tables() {
-            let p = memtriage_symbols::bundled::by_build(build).unwrap_or_else(|| panic!("{build}"));
+            let p =
+                memtriage_symbols::bundled::by_build(build).unwrap_or_else(|| panic!("{build}"));
             let got = DriverObjectLayout::for_kernel(&p, build);
             if VERIFIED_BUILDS.contains(&build) {
                 assert_eq!(got, Some((VERIFIED_LAYOUT, DriverLayoutSource::Verified)));

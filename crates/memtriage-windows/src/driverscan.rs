@@ -86,17 +86,23 @@ pub struct ScannedDriver {
 
 fn u16_at(b: &[u8], off: u64) -> Option<u16> {
     let o = usize::try_from(off).ok()?;
-    Some(u16::from_le_bytes(b.get(o..o.checked_add(2)?)?.try_into().ok()?))
+    Some(u16::from_le_bytes(
+        b.get(o..o.checked_add(2)?)?.try_into().ok()?,
+    ))
 }
 
 fn u32_at(b: &[u8], off: u64) -> Option<u32> {
     let o = usize::try_from(off).ok()?;
-    Some(u32::from_le_bytes(b.get(o..o.checked_add(4)?)?.try_into().ok()?))
+    Some(u32::from_le_bytes(
+        b.get(o..o.checked_add(4)?)?.try_into().ok()?,
+    ))
 }
 
 fn u64_at(b: &[u8], off: u64) -> Option<u64> {
     let o = usize::try_from(off).ok()?;
-    Some(u64::from_le_bytes(b.get(o..o.checked_add(8)?)?.try_into().ok()?))
+    Some(u64::from_le_bytes(
+        b.get(o..o.checked_add(8)?)?.try_into().ok()?,
+    ))
 }
 
 /// Whether a kernel pointer field holds 0 or a kernel address.
@@ -182,9 +188,7 @@ pub fn driver_candidates(
             let header = usize::try_from(pool_off + k)
                 .ok()
                 .and_then(|o| data.get(o..o.checked_add(usize::try_from(oh.body).ok()?)?));
-            c.stored_type_index = header
-                .and_then(|h| oh.type_index.get(h))
-                .unwrap_or(0) as u8;
+            c.stored_type_index = header.and_then(|h| oh.type_index.get(h)).unwrap_or(0) as u8;
             c.pool_pa = start + pool_off;
             c.object_pa = start + body_off;
             out.push(c);

@@ -44,11 +44,15 @@ pub struct KernelImageScan {
 }
 
 fn u16_at(b: &[u8], off: usize) -> Option<u16> {
-    Some(u16::from_le_bytes(b.get(off..off.checked_add(2)?)?.try_into().ok()?))
+    Some(u16::from_le_bytes(
+        b.get(off..off.checked_add(2)?)?.try_into().ok()?,
+    ))
 }
 
 fn u32_at(b: &[u8], off: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(b.get(off..off.checked_add(4)?)?.try_into().ok()?))
+    Some(u32::from_le_bytes(
+        b.get(off..off.checked_add(4)?)?.try_into().ok()?,
+    ))
 }
 
 /// SizeOfImage when `header` (a page's bytes) is the header of an x64 native executable image:
@@ -88,7 +92,7 @@ pub fn scan_kernel_images(space: &AddressSpace) -> KernelImageScan {
             out.pages += 1;
             let mut mz = [0u8; 2];
             if space.read_exact(va, &mut mz).is_ok()
-                && &mz == b"MZ"
+                && mz == *b"MZ"
                 && space.read_exact(va, &mut page).is_ok()
             {
                 if let Some(size_of_image) = native_image_size(&page) {
