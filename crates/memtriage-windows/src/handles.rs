@@ -215,6 +215,7 @@ fn collect_entry_pages(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use memtriage_dump::SparseMemory;
