@@ -36,14 +36,19 @@ def h(v) -> int:
     return v if isinstance(v, int) else int(str(v), 16)
 
 
+def va48(v) -> int:
+    """A kernel address without its sign extension (Volatility prints 48-bit offsets)."""
+    return h(v) & 0xFFFF_FFFF_FFFF
+
+
 def vol_rows(rows: List[dict]) -> Dict[int, dict]:
-    return {h(r["Offset(Virtual)"]): r for r in rows}
+    return {va48(r["Offset(Virtual)"]): r for r in rows}
 
 
 def compare(truth: dict, vol: List[dict], report: dict) -> List[str]:
     problems = []
-    tp = {h(p["eprocess"]): p for p in truth["processes"]}
-    mt = {h(p["offset"]): p for p in report["processes"]}
+    tp = {va48(p["eprocess"]): p for p in truth["processes"]}
+    mt = {va48(p["offset"]): p for p in report["processes"]}
     vr = vol_rows(vol)
 
     # memtriage against the truth: the exact views of every process.

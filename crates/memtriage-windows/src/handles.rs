@@ -215,8 +215,105 @@ fn collect_entry_pages(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use memtriage_dump::SparseMemory;
+    use std::sync::Arc;
+
+    /// Kernel VA of physical address 0 in [`space`]: one 1 GiB page.
+    const K: u64 = 0xffff_8000_0000_0000;
+
+    /// A PML4 at 0x1000 mapping `K..K + 1 GiB` to physical `0..1 GiB`, plus `writes`.
+    fn space(writes: &[(u64, u64)]) -> AddressSpace {
+        let mut m = SparseMemory::new();
+        m.write_u64(0x1000 + 256 * 8, 0x2000 | 0x3);
+        m.write_u64(0x2000, 0x83);
+        for &(va, v) in writes {
+            m.write_u64(va - K, v);
+        }
+        AddressSpace::new(Arc::new(m), 0x1000)
+    }
+
+    fn layout() -> HandleLayout {
+        HandleLayout {
+            table_code: Loc {
+                offset: 8,
+                size: 8,
+                bits: None,
+            },
+            entry_size: 16,
+            encoding: EntryEncoding::PointerBits(Loc {
+                offset: 0,
+                size: 8,
+                bits: Some((20, 44)),
+            }),
+        }
+    }
+
+    fn entry(ptr: u64) -> u64 {
+        (((ptr & 0x0000_ffff_ffff_fff0) >> 4) << 20) | 1
+    }
+
+    #[test]
+    fn a_two_level_table_gives_each_entry_its_handle_value() {
+        let (table, top, mid, page, object) = (
+            K + 0x10000,
+            K + 0x20000,
+            K + 0x30000,
+            K + 0x40000,
+            K + 0x50040,
+        );
+        let s = space(&[
+            (table + 8, top | 2),
+            // Top page: entry 1 -> a level-1 page; entry 2 smeared.
+            (top + 8, mid),
+            (top + 16, 0x1234),
+            // Level-1 page: entry 3 -> an entry page.
+            (mid + 24, page),
+            // Entry page: entry 5 -> the object; entry 6 free.
+            (page + 5 * 16, entry(object)),
+        ]);
+        let w = walk_handle_table(&s, &layout(), table, "test").unwrap();
+        assert_eq!(
+            w.entries,
+            [HandleEntry {
+                handle: ((512 + 3) * 256 + 5) * 4,
+                object
+            }]
+        );
+        assert_eq!(
+            w.warnings,
+            [format!(
+                "test: level-2 page {top:#x} entry 2 holds 0x1234, not a table page; skipped"
+            )]
+        );
+    }
+
+    #[test]
+    fn an_impossible_table_code_or_an_unreadable_page_is_reported() {
+        let table = K + 0x10000;
+        let s = space(&[(table + 8, (K + 0x20000) | 3)]);
+        assert_eq!(
+            walk_handle_table(&s, &layout(), table, "t"),
+            Err(format!(
+                "t: TableCode {:#x} is not a handle table (level 3, table {:#x})",
+                (K + 0x20000) | 3,
+                K + 0x20000
+            ))
+        );
+        // Level 0 at a page the capture does not hold: a warning, no entries.
+        let s = space(&[(table + 8, K + 0x7000_0000)]);
+        let w = walk_handle_table(&s, &layout(), table, "t").unwrap();
+        assert!(w.entries.is_empty());
+        assert_eq!(
+            w.warnings,
+            [format!(
+                "t: handle table page {:#x} unreadable",
+                K + 0x7000_0000
+            )]
+        );
+    }
 
     #[test]
     fn pointer_bits_sign_extend_from_bit_47() {
