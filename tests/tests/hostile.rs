@@ -473,7 +473,7 @@ fn process_list_that_loops() {
     assert_eq!(pids(&out.json()["rows"]), listed);
     assert!(
         out.has_warning(&format!(
-            "process list broken: Flink {target:#x} at {fifth:#x} loops back; 5 entries recovered walking Blink from the head"
+            "process list broken: Flink {target:#x} at {fifth:#x} loops back; 8 entries recovered walking Blink from the head"
         )),
         "{}",
         out.stderr
