@@ -166,9 +166,12 @@ impl Session {
                     Vec::new()
                 }
             };
+            // `report --fast` skips every pass over all physical memory, this one too: the
+            // PE-header scan of the kernel half below still finds unlisted images.
             let drivers = match DriverObjectLayout::for_kernel(&k.profile, k.build) {
+                _ if self.fast() => Vec::new(),
                 Some((layout, _)) => {
-                    scan_drivers(&k.space, &k.layout, &layout, &TypeCheck::for_kernel(k))
+                    scan_drivers(&k.space, &k.layout, &layout, &TypeCheck::for_kernel(k), None)
                 }
                 None => {
                     view.warnings.push(format!(

@@ -11,10 +11,10 @@ use crate::is_kernel_address;
 use crate::layout::{Layout, Loc};
 use crate::poolscan::TypeCheck;
 use memtriage_paging::AddressSpace;
-use rayon::prelude::*;
+use memtriage_dump::scan::{scan_windows, ScanOptions};
+use std::sync::atomic::AtomicU64;
 
 /// Bytes scanned per parallel work item.
-const CHUNK: u64 = 16 * 1024 * 1024;
 /// Largest distance between the end of the pool header and the object header (optional
 /// headers: creator, name, handle, quota, process info, audit, extended — 16-byte multiples).
 const MAX_OPTIONAL_HEADERS: u64 = 0x100;
@@ -254,40 +254,22 @@ pub fn scan_drivers(
     layout: &Layout,
     d: &DriverObjectLayout,
     types: &TypeCheck,
+    progress: Option<&AtomicU64>,
 ) -> Vec<ScannedDriver> {
-    let mem = space.memory().as_ref();
     let oh = HeaderLayout::of(layout);
-    let mut chunks = Vec::new();
-    for r in mem.ranges() {
-        let mut s = r.start;
-        while s < r.end() {
-            let e = (s + CHUNK).min(r.end());
-            chunks.push((s, e));
-            s = e;
-        }
-    }
-    let candidates: Vec<DriverCandidate> = chunks
-        .par_iter()
-        .flat_map_iter(|&(s, e)| {
-            let mut out = Vec::new();
-            let mut buf = vec![0u8; usize::try_from(e - s).unwrap_or(0)];
-            if mem.read_phys(s, &mut buf).is_ok() {
-                out.extend(driver_candidates(d, &oh, s, &buf));
-            } else {
-                // Page by page, skipping what is missing.
-                let mut pa = s;
-                while pa < e {
-                    let n = (0x1000 - (pa & 0xFFF)).min(e - pa) as usize;
-                    if let Some(page) = buf.get_mut(..n) {
-                        if mem.read_phys(pa, page).is_ok() {
-                            out.extend(driver_candidates(d, &oh, pa, page));
-                        }
-                    }
-                    pa += n as u64;
-                }
-            }
-            out
+    // The shared physical pass (zero-copy where the capture is mapped). A pool tag is never
+    // zero, so the holes of a sparse capture are skipped; a pool block never crosses a page
+    // and windows are page-aligned, so no overlap is needed.
+    let options = ScanOptions {
+        skip_holes: true,
+        ..ScanOptions::default()
+    };
+    let candidates: Vec<DriverCandidate> =
+        scan_windows(space.memory().as_ref(), options, progress, |w| {
+            driver_candidates(d, &oh, w.pa(), w.bytes())
         })
+        .into_iter()
+        .flatten()
         .collect();
     let mut found: Vec<ScannedDriver> = candidates
         .iter()
