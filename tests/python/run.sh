@@ -21,15 +21,17 @@ log "installing maturin, moto[server], boto3, dask[distributed], pyarrow, pytest
     'maturin>=1.5,<2' 'moto[server]' boto3 'dask[distributed]' pyarrow pytest
 
 log "building the CLI (to compare against) and the fixtures generator"
-cargo build --quiet --release -p memtriage-cli -p memtriage-fixtures
+# Debug builds (the CLI's release build would compile yara-x a second time; `cargo test
+# --workspace` in .ci/run has already built these).
+cargo build --quiet -p memtriage-cli -p memtriage-fixtures
 
 log "building the wheel"
 rm -rf "$WHEELS"
 "$VENV/bin/maturin" build --quiet --release -m crates/memtriage-py/Cargo.toml --out "$WHEELS" >&2
 "$VENV/bin/pip" install -q --disable-pip-version-check --force-reinstall --no-deps "$WHEELS"/memtriage-*.whl
 
-export MEMTRIAGE_BIN="$REPO/target/release/memtriage"
-export MEMTRIAGE_FIXTURES_BIN="$REPO/target/release/memtriage-fixtures"
+export MEMTRIAGE_BIN="$REPO/target/debug/memtriage"
+export MEMTRIAGE_FIXTURES_BIN="$REPO/target/debug/memtriage-fixtures"
 # Run from outside the source tree so that the installed wheel, not the sources, is imported.
 set +e
 (cd "$REPO/target" && "$VENV/bin/python" -m pytest -q -p no:cacheprovider "$REPO/tests/python" "$@")
