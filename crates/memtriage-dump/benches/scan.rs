@@ -15,8 +15,8 @@
 mod common;
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
+use memtriage_dump::open;
 use memtriage_dump::scan::{scan_windows, ScanOptions, DEFAULT_WINDOW};
-use memtriage_dump::{open, PhysicalMemory};
 use std::time::Duration;
 
 /// 512 MiB of pattern pages.
