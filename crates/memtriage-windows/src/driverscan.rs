@@ -10,8 +10,8 @@ use crate::driver_object::{DriverObjectLayout, IO_TYPE_DRIVER};
 use crate::is_kernel_address;
 use crate::layout::{Layout, Loc};
 use crate::poolscan::TypeCheck;
-use memtriage_paging::AddressSpace;
 use memtriage_dump::scan::{scan_windows, ScanOptions};
+use memtriage_paging::AddressSpace;
 use std::sync::atomic::AtomicU64;
 
 /// Bytes scanned per parallel work item.
