@@ -186,21 +186,42 @@ fn diff_jsonl_and_csv_hold_each_change() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    // One removed finding (the golden report's first injected_pe) and one changed process.
+    // One removed finding (the golden report's first injected_pe) and one changed process
+    // (the golden report's second process), as args_of("diff") made them.
+    let golden: Value =
+        serde_json::from_slice(&std::fs::read(repo().join(GOLDEN)).unwrap()).unwrap();
+    let removed = golden["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "injected_pe")
+        .unwrap();
+    let changed = &golden["processes"][1];
     assert_eq!(lines.len(), 2);
     assert_eq!(lines[0]["change"], "removed");
     assert_eq!(lines[0]["item"], "finding");
-    assert_eq!(lines[0]["finding"]["rule"], "unbacked_thread");
+    assert_eq!(lines[0]["finding"]["rule"], "injected_pe");
+    assert_eq!(lines[0]["finding"]["address"], removed["address"]);
     assert_eq!(lines[1]["change"], "changed");
     assert_eq!(lines[1]["item"], "process");
     assert_eq!(lines[1]["changes"][0]["field"], "threads");
     assert_eq!(lines[1]["changes"][0]["new"], 99);
     let out = run(&[&args[..], &["--format", "csv"]].concat());
+    let s = |v: &Value| v.as_str().unwrap().to_string();
     assert_eq!(
         String::from_utf8(out.stdout).unwrap(),
-        "change,item,rule,pid,process,address,field,old,new\n\
-         removed,finding,unbacked_thread,2120,svchost.exe,0x40001230,,,\n\
-         changed,process,,444,smss.exe,0xffffd88200005040,threads,2,99\n"
+        format!(
+            "change,item,rule,pid,process,address,field,old,new\n\
+             removed,finding,injected_pe,{},{},{},,,\n\
+             changed,process,,{},{},{},threads,{},99\n",
+            removed["pid"],
+            s(&removed["process"]),
+            s(&removed["address"]),
+            changed["pid"],
+            s(&changed["name"]),
+            s(&changed["offset"]),
+            changed["threads"],
+        )
     );
 }
 

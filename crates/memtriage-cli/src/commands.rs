@@ -401,6 +401,7 @@ fn info(a: &InfoArgs) -> Result<u8, Failure> {
     }
     warnings.extend(build_warning(&session, &a.capture.overrides));
     doc["warnings"] = json!(warnings);
+    let doc = memtriage_report::sorted_json(doc);
     let format = resolve(a.format);
     emit(format, |w, width| match format {
         Format::Json => {
@@ -571,6 +572,7 @@ fn vtop(a: &VtopArgs) -> Result<u8, Failure> {
             }
         }
     }
+    let doc = memtriage_report::sorted_json(doc);
     let format = resolve(a.format);
     emit(format, |w, width| match format {
         Format::Json => {

@@ -135,8 +135,8 @@ fn change<T: Serialize + PartialEq>(out: &mut Vec<FieldChange>, field: &str, old
     if old != new {
         out.push(FieldChange {
             field: field.to_owned(),
-            old: json!(old),
-            new: json!(new),
+            old: crate::canonical::sorted(json!(old)),
+            new: crate::canonical::sorted(json!(new)),
         });
     }
 }
@@ -157,7 +157,7 @@ fn list_change<T: Serialize>(out: &mut Vec<FieldChange>, field: &str, old: &[T],
         if let Some(c) = left.get_mut(&key(v)) {
             if *c > 0 {
                 *c -= 1;
-                only_old.push(json!(v));
+                only_old.push(crate::canonical::sorted(json!(v)));
             }
         }
     }
@@ -167,7 +167,7 @@ fn list_change<T: Serialize>(out: &mut Vec<FieldChange>, field: &str, old: &[T],
         if let Some(c) = left.get_mut(&key(v)) {
             if *c < 0 {
                 *c += 1;
-                only_new.push(json!(v));
+                only_new.push(crate::canonical::sorted(json!(v)));
             }
         }
     }

@@ -9,7 +9,8 @@ use crate::table::{Cell, Column, ColumnKind, Table};
 use crate::writers::write_table_csv;
 
 fn line(w: &mut dyn Write, v: &Value) -> io::Result<()> {
-    serde_json::to_writer(&mut *w, v).map_err(io::Error::from)?;
+    let v = crate::canonical::sorted(v.clone());
+    serde_json::to_writer(&mut *w, &v).map_err(io::Error::from)?;
     w.write_all(b"\n")
 }
 

@@ -21,6 +21,7 @@
 //! deterministic.
 #![forbid(unsafe_code)]
 
+mod canonical;
 mod diff;
 mod diff_rows;
 mod error;
@@ -36,6 +37,7 @@ mod validate;
 mod vocab;
 mod writers;
 
+pub use canonical::sorted as sorted_json;
 pub use diff::{
     diff, write_diff_json, write_diff_table, ChangedFinding, ChangedProcess, FieldChange,
     ReportDiff, DIFF_SCHEMA_VERSION,

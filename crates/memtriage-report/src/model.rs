@@ -316,6 +316,7 @@ pub struct Finding {
     /// One-line description.
     pub description: String,
     /// Evidence fields (rule-specific).
+    #[serde(serialize_with = "crate::canonical::sorted_values")]
     pub evidence: BTreeMap<String, serde_json::Value>,
     /// MITRE ATT&CK technique ids (e.g. `T1055`).
     pub mitre: Vec<String>,

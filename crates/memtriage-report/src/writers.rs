@@ -21,12 +21,14 @@ pub fn write_report_json(w: &mut dyn Write, report: &Report) -> io::Result<()> {
 
 /// The JSON object of one row, keyed by column name.
 fn row_object(table: &Table, row: &[Cell]) -> Map<String, Value> {
-    table
+    // Keys in alphabetical order whatever serde_json's features (see `crate::canonical`).
+    let sorted: std::collections::BTreeMap<String, Value> = table
         .columns
         .iter()
         .enumerate()
         .map(|(i, c)| (c.name.clone(), Table::cell(row, i).to_json()))
-        .collect()
+        .collect();
+    sorted.into_iter().collect()
 }
 
 /// Writes `table` as pretty JSON followed by a newline:
@@ -36,11 +38,11 @@ fn row_object(table: &Table, row: &[Cell]) -> Map<String, Value> {
 /// `null`). For a tree table each row also has a `children` array holding its child rows.
 pub fn write_table_json(w: &mut dyn Write, table: &Table) -> io::Result<()> {
     if table.is_tree() {
-        let doc = json!({
+        let doc = crate::canonical::sorted(json!({
             "title": table.title,
             "columns": table.columns,
             "rows": nest_rows(table),
-        });
+        }));
         serde_json::to_writer_pretty(&mut *w, &doc).map_err(io::Error::from)?;
     } else {
         // Flat tables are streamed row by row (same bytes as the document above, keys in
@@ -64,7 +66,9 @@ pub fn write_table_json(w: &mut dyn Write, table: &Table) -> io::Result<()> {
         }
         let doc = Doc {
             // Through a Value, like the tree form: keys sorted.
-            columns: serde_json::to_value(&table.columns).map_err(io::Error::from)?,
+            columns: crate::canonical::sorted(
+                serde_json::to_value(&table.columns).map_err(io::Error::from)?,
+            ),
             rows: Rows(table),
             title: &table.title,
         };
@@ -247,7 +251,8 @@ fn finding_event(report: &Report, f: &Finding, opts: &JsonlOptions) -> Value {
 }
 
 fn write_line(w: &mut dyn Write, v: &Value) -> io::Result<()> {
-    serde_json::to_writer(&mut *w, v).map_err(io::Error::from)?;
+    let v = crate::canonical::sorted(v.clone());
+    serde_json::to_writer(&mut *w, &v).map_err(io::Error::from)?;
     w.write_all(b"\n")
 }
 
