@@ -9,8 +9,15 @@ use std::collections::BTreeSet;
 
 const BUILD: u32 = 19041;
 
+/// A directory holding the two rule files of these tests (tests/yara also holds the peer
+/// check's rules, which match much more).
 fn rules_dir() -> String {
-    repo().join("tests/yara").display().to_string()
+    let dir = memtriage_e2e::temp_root().join("yara-rules");
+    std::fs::create_dir_all(&dir).unwrap();
+    for name in ["mapped.yar", "shellcode.yar"] {
+        std::fs::copy(repo().join("tests/yara").join(name), dir.join(name)).unwrap();
+    }
+    dir.display().to_string()
 }
 
 fn rules_file(name: &str) -> String {
@@ -129,7 +136,8 @@ fn a_directory_is_one_namespace_per_file_and_pid_selects() {
         .map(|(pid, a)| (pid, "shellcode.shellcode_prologue".to_owned(), a))
         .collect();
     let views = locale_views(&g.truth);
-    assert_eq!(views.len(), listed(&g.truth).len());
+    // Every listed process but System (which has no user regions) maps locale.nls.
+    assert_eq!(views.len(), listed(&g.truth).len() - 1);
     expected.extend(
         views
             .into_iter()
@@ -213,10 +221,14 @@ fn a_rule_syntax_error_is_one_line_and_exit_2() {
         let out = run(&args);
         assert_eq!(out.status.code(), Some(2), "{args:?}");
         assert!(out.stdout.is_empty());
-        assert_eq!(
-            String::from_utf8(out.stderr).unwrap(),
-            format!("memtriage: error: {rules}:5:1: syntax error: expecting `(`, `defined`, `not`, found `}}`\n")
+        // One line: the file, line and column of the error, then yara-x's message.
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(
+            err.starts_with(&format!("memtriage: error: {rules}:5:1: syntax error: ")),
+            "{err}"
         );
+        assert!(err.ends_with("found `}`\n"), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
     }
     let out = run(&["yarascan", &image, "--rules", "/nonexistent/rules.yar"]);
     assert_eq!(out.status.code(), Some(2));
@@ -244,7 +256,13 @@ fn report_yara_adds_findings_with_the_meta_severity() {
         .filter(|f| s(f, "rule") == "yara_match")
         .map(|f| {
             assert!(f["mitre"].as_array().unwrap().is_empty());
-            assert_eq!(f["evidence"]["match_count"].as_u64(), Some(1));
+            // The shellcode once per region; the locale.nls text once per page that holds it.
+            let count = f["evidence"]["match_count"].as_u64().unwrap();
+            if s(&f["evidence"], "yara_rule") == "shellcode_prologue" {
+                assert_eq!(count, 1);
+            } else {
+                assert!(count >= 1);
+            }
             (
                 f["pid"].as_u64().unwrap(),
                 s(&f["evidence"], "yara_rule").to_owned(),
