@@ -45,7 +45,8 @@ def test_fleet_on_a_local_cluster(client, bucket, raw_capture, tmp_path):
     assert caps[3]["report"] is None and caps[3]["processes"] is None
     n_raw = len(truth["processes"])
     raw_report = json.loads((out / "0001-w19041-s3.raw.report.json").read_text())
-    assert [c["processes"] for c in caps] == [13, n_raw, 13, None]
+    n_sample = len(GOLDEN["processes"])
+    assert [c["processes"] for c in caps] == [n_sample, n_raw, n_sample, None]
     n_golden = len(GOLDEN["findings"])
     assert [c["findings"] for c in caps] == [n_golden, len(raw_report["findings"]), n_golden, None]
     assert [c["build"] for c in caps] == [19041, 19041, 19041, None]
@@ -61,9 +62,9 @@ def test_fleet_on_a_local_cluster(client, bucket, raw_capture, tmp_path):
     assert remote["processes"] == GOLDEN["processes"] and remote["findings"] == GOLDEN["findings"]
 
     procs = pq.read_table(out / "processes.parquet")
-    assert procs.num_rows == 13 + n_raw + 13
+    assert procs.num_rows == n_sample + n_raw + n_sample
     by_capture = Counter(procs.column("capture").to_pylist())
-    assert by_capture == {captures[0]: 13, captures[1]: n_raw, captures[2]: 13}
+    assert by_capture == {captures[0]: n_sample, captures[1]: n_raw, captures[2]: n_sample}
     rows = procs.to_pylist()
     for cap, want in [(captures[0], GOLDEN), (captures[2], GOLDEN), (captures[1], raw_report)]:
         got = sorted((r["pid"], r["name"], r["hidden"], r["regions"], r["modules"])
