@@ -7,7 +7,6 @@
 # environment: SEED, MEMTRIAGE_FIXTURES, MEMTRIAGE_BIN, MEMTRIAGE_DATA, PEER_VENV as in run.sh.
 set -euo pipefail
 
-VOL_VERSION="2.28.2"
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
 BUILD="${1:-19041}"
@@ -17,26 +16,15 @@ SHARED="${MEMTRIAGE_DATA:-$REPO/testdata}"
 VENV="${PEER_VENV:-$HERE/.venv}"
 NAME="w$BUILD-s$SEED"
 log() { printf '[peer-pagefile] %s\n' "$*" >&2; }
+# shellcheck source=tests/peer/common.sh
+source "$HERE/common.sh"
 
-if ! "$VENV/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('volatility3') != '$VOL_VERSION')" 2>/dev/null; then
-    log "installing volatility3==$VOL_VERSION into $VENV"
-    python3 -m venv "$VENV"
-    "$VENV/bin/pip" install -q "volatility3==$VOL_VERSION"
-fi
-VOL="$VENV/bin/vol"
+peer_volatility "$VENV"
 
 mkdir -p "$OUTDIR"
 OUTDIR="$(cd "$OUTDIR" && pwd)"
-if [[ -n "${MEMTRIAGE_FIXTURES:-}" ]]; then
-    GEN=("$MEMTRIAGE_FIXTURES")
-else
-    GEN=(cargo run --quiet --release --manifest-path "$REPO/Cargo.toml" -p memtriage-fixtures --)
-fi
-if [[ -n "${MEMTRIAGE_BIN:-}" ]]; then
-    MT=("$MEMTRIAGE_BIN")
-else
-    MT=(cargo run --quiet --release --manifest-path "$REPO/Cargo.toml" -p memtriage-cli --)
-fi
+peer_generator
+peer_memtriage
 log "generating $NAME with paged-out pages"
 "${GEN[@]}" --build "$BUILD" --seed "$SEED" --out "$OUTDIR" --formats raw --page-out >&2
 IMG="$OUTDIR/$NAME.raw"

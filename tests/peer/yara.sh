@@ -12,7 +12,6 @@
 #   YARA_RULES      rules file (default tests/yara/peer.yar)
 set -euo pipefail
 
-VOL_VERSION="2.28.2"
 YARA_X_VERSION="1.22.1"   # the yara-x crate memtriage-yara is built with (Cargo.lock)
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
@@ -24,25 +23,18 @@ VENV="${PEER_VENV:-$HERE/.venv}"
 RULES="${YARA_RULES:-$REPO/tests/yara/peer.yar}"
 NAME="w$BUILD-s$SEED"
 log() { printf '[peer-yara] %s\n' "$*" >&2; }
+# shellcheck source=tests/peer/common.sh
+source "$HERE/common.sh"
 
-if ! "$VENV/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('volatility3') != '$VOL_VERSION')" 2>/dev/null; then
-    log "installing volatility3==$VOL_VERSION into $VENV"
-    python3 -m venv "$VENV"
-    "$VENV/bin/pip" install -q "volatility3==$VOL_VERSION"
-fi
+peer_volatility "$VENV"
 if ! "$VENV/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('yara-x') != '$YARA_X_VERSION')" 2>/dev/null; then
     log "installing yara-x==$YARA_X_VERSION into $VENV"
     "$VENV/bin/pip" install -q "yara-x==$YARA_X_VERSION"
 fi
-VOL="$VENV/bin/vol"
 
 mkdir -p "$OUTDIR"
 OUTDIR="$(cd "$OUTDIR" && pwd)"
-if [[ -n "${MEMTRIAGE_FIXTURES:-}" ]]; then
-    GEN=("$MEMTRIAGE_FIXTURES")
-else
-    GEN=(cargo run --quiet --release --manifest-path "$REPO/Cargo.toml" -p memtriage-fixtures --)
-fi
+peer_generator
 MT="${MEMTRIAGE_BIN:-$REPO/target/debug/memtriage}"
 if [[ ! -x "$MT" ]]; then
     log "building memtriage (debug)"
