@@ -3,11 +3,9 @@
 //! session; `modules --scan` shows it, `unlinked_kernel_module` judges it).
 
 use crate::{AnalysisError, Session};
-use memtriage_windows::driver_object::DriverObjectLayout;
-use memtriage_windows::driverscan::{scan_drivers, ScannedDriver};
+use memtriage_windows::driverscan::ScannedDriver;
 use memtriage_windows::kernel_images::{scan_kernel_images, KernelImage};
 use memtriage_windows::kmodule::{kernel_modules, KernelModule};
-use memtriage_windows::poolscan::TypeCheck;
 
 /// How a driver image absent from PsLoadedModuleList was found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -152,6 +150,14 @@ impl Session {
     /// mapped kernel half.
     pub fn driver_images(&self) -> Result<&DriverView, AnalysisError> {
         let k = self.kernel()?;
+        // The driver objects come from the session's one pool pass, shared with the process
+        // scan. `report --fast` skips that pass; the PE-header scan of the kernel half below
+        // still finds unlisted images.
+        let pool = if self.fast() {
+            None
+        } else {
+            Some(self.pool_scan()?)
+        };
         Ok(self.drivers.get_or_init(|| {
             let mut view = DriverView::default();
             let listed = match k.ps_loaded_module_list {
@@ -166,14 +172,10 @@ impl Session {
                     Vec::new()
                 }
             };
-            // `report --fast` skips every pass over all physical memory, this one too: the
-            // PE-header scan of the kernel half below still finds unlisted images.
-            let drivers = match DriverObjectLayout::for_kernel(&k.profile, k.build) {
-                _ if self.fast() => Vec::new(),
-                Some((layout, _)) => {
-                    scan_drivers(&k.space, &k.layout, &layout, &TypeCheck::for_kernel(k), None)
-                }
-                None => {
+            let drivers = match pool.map(|scan| scan.drivers.as_ref()) {
+                None => Vec::new(),
+                Some(Some(found)) => found.clone(),
+                Some(None) => {
                     view.warnings.push(format!(
                         "driver objects not scanned: the _DRIVER_OBJECT layout of build {} is not verified (give --isf or --pdb)",
                         k.build

@@ -5,8 +5,9 @@ use crate::regions::{classify, ClassifiedRegion};
 use crate::AnalysisError;
 use memtriage_dump::PhysicalMemory;
 use memtriage_paging::{AddressSpace, PageFiles};
+use memtriage_windows::driver_object::DriverObjectLayout;
 use memtriage_windows::peb::{read_peb, PebInfo, PebLayout};
-use memtriage_windows::poolscan::{scan_processes, ScannedProcess, TypeCheck};
+use memtriage_windows::poolscan::{scan_pool, PoolScan, ScannedProcess, TypeCheck};
 use memtriage_windows::process::{walk_active_list, Process, ProcessList};
 use memtriage_windows::thread::{threads, Thread};
 use memtriage_windows::vad::{vads, Vad};
@@ -58,7 +59,7 @@ pub struct Session {
     options: SessionOptions,
     kernel: OnceLock<Result<Arc<Kernel>, String>>,
     processes: OnceLock<ProcessList>,
-    scan: OnceLock<Vec<ScannedProcess>>,
+    scan: OnceLock<PoolScan>,
     details: OnceLock<Vec<ProcessDetail>>,
     hidden: OnceLock<Vec<ProcessDetail>>,
     /// The scanned view of kernel modules (`crate::drivers`).
@@ -169,12 +170,20 @@ impl Session {
 
     /// Processes found by scanning physical memory for `Proc` pool blocks (computed once).
     pub fn scanned(&self) -> Result<&[ScannedProcess], AnalysisError> {
+        Ok(&self.pool_scan()?.processes)
+    }
+
+    /// The one pass over physical memory for pool blocks (computed once): process objects
+    /// and, on builds whose `_DRIVER_OBJECT` layout is verified, driver objects.
+    pub(crate) fn pool_scan(&self) -> Result<&PoolScan, AnalysisError> {
         let kernel = self.kernel()?;
         Ok(self.scan.get_or_init(|| {
-            scan_processes(
+            let drivers = DriverObjectLayout::for_kernel(&kernel.profile, kernel.build);
+            scan_pool(
                 &kernel.space,
                 &kernel.layout,
                 &TypeCheck::for_kernel(kernel),
+                drivers.as_ref().map(|(layout, _)| layout),
                 Some(&self.scan_progress),
             )
         }))

@@ -2,17 +2,15 @@
 //! memory.
 //!
 //! [`driver_candidates`] is a pure function over one chunk of physical bytes and its physical
-//! address (so it can join any single pass over memory); [`scan_drivers`] drives it over the
-//! capture's ranges in parallel chunks and resolves each candidate through the kernel space
+//! address; `crate::poolscan::scan_pool` runs it beside the process matcher in the one pool
+//! pass over memory, and [`resolve_all`] resolves each candidate through the kernel space
 //! (virtual address, object type, name).
 
 use crate::driver_object::{DriverObjectLayout, IO_TYPE_DRIVER};
 use crate::is_kernel_address;
 use crate::layout::{Layout, Loc};
 use crate::poolscan::TypeCheck;
-use memtriage_dump::scan::{scan_windows, ScanOptions};
 use memtriage_paging::AddressSpace;
-use std::sync::atomic::AtomicU64;
 
 /// Bytes scanned per parallel work item.
 /// Largest distance between the end of the pool header and the object header (optional
@@ -248,32 +246,17 @@ pub fn resolve(
     })
 }
 
-/// Scan all of physical memory for driver objects, sorted by physical address.
-pub fn scan_drivers(
+/// The driver objects the candidates of a pass resolve to, sorted by physical address (the
+/// pass itself is `crate::poolscan::scan_pool`, shared with the process scan).
+pub fn resolve_all(
     space: &AddressSpace,
-    layout: &Layout,
-    d: &DriverObjectLayout,
+    oh: &HeaderLayout,
     types: &TypeCheck,
-    progress: Option<&AtomicU64>,
+    candidates: &[DriverCandidate],
 ) -> Vec<ScannedDriver> {
-    let oh = HeaderLayout::of(layout);
-    // The shared physical pass (zero-copy where the capture is mapped). A pool tag is never
-    // zero, so the holes of a sparse capture are skipped; a pool block never crosses a page
-    // and windows are page-aligned, so no overlap is needed.
-    let options = ScanOptions {
-        skip_holes: true,
-        ..ScanOptions::default()
-    };
-    let candidates: Vec<DriverCandidate> =
-        scan_windows(space.memory().as_ref(), options, progress, |w| {
-            driver_candidates(d, &oh, w.pa(), w.bytes())
-        })
-        .into_iter()
-        .flatten()
-        .collect();
     let mut found: Vec<ScannedDriver> = candidates
         .iter()
-        .filter_map(|c| resolve(space, &oh, types, c))
+        .filter_map(|c| resolve(space, oh, types, c))
         .collect();
     found.sort_by_key(|s| s.object_pa);
     found.dedup_by_key(|s| s.object_pa);

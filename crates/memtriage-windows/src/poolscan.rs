@@ -5,6 +5,8 @@
 //! sorted by physical address, so output is deterministic. [`ProcessMatcher`] is the
 //! per-window matcher, for callers that run several scanners in one pass.
 
+use crate::driver_object::DriverObjectLayout;
+use crate::driverscan::{driver_candidates, resolve_all, HeaderLayout, ScannedDriver};
 use crate::is_kernel_address;
 use crate::layout::Layout;
 use crate::process::{decode, Process};
@@ -235,6 +237,53 @@ pub fn type_names(
         .then_some(names)
 }
 
+/// What one pass over physical memory found in pool blocks.
+#[derive(Debug, Default)]
+pub struct PoolScan {
+    /// Process objects (`Proc`), sorted by pool address, one per `_EPROCESS`.
+    pub processes: Vec<ScannedProcess>,
+    /// Driver objects (`Driv`), sorted by physical address; `None` when the pass did not look
+    /// for them (no verified `_DRIVER_OBJECT` layout).
+    pub drivers: Option<Vec<ScannedDriver>>,
+}
+
+/// Scan all of physical memory once for process objects and, given their layout, driver
+/// objects: both matchers share each window of the pass. `progress` counts scanned bytes.
+pub fn scan_pool(
+    space: &AddressSpace,
+    layout: &Layout,
+    types: &TypeCheck,
+    drivers: Option<&DriverObjectLayout>,
+    progress: Option<&AtomicU64>,
+) -> PoolScan {
+    let matcher = ProcessMatcher::new(space, layout, types);
+    let headers = HeaderLayout::of(layout);
+    // A pool tag is never zero: the holes of a sparse capture cannot hold one. A pool block
+    // never crosses a page and windows are page-aligned, so no overlap is needed.
+    let options = ScanOptions {
+        skip_holes: true,
+        ..ScanOptions::default()
+    };
+    let per_window = scan_windows(space.memory().as_ref(), options, progress, |w| {
+        let candidates = drivers
+            .map(|d| driver_candidates(d, &headers, w.pa(), w.bytes()))
+            .unwrap_or_default();
+        (matcher.find(w), candidates)
+    });
+    let mut processes = Vec::new();
+    let mut candidates = Vec::new();
+    for (p, c) in per_window {
+        processes.extend(p);
+        candidates.extend(c);
+    }
+    processes.sort_by_key(|r| r.pool_pa);
+    processes.dedup_by_key(|r| r.process.eprocess_pa);
+    PoolScan {
+        processes,
+        drivers: drivers.map(|_| resolve_all(space, &headers, types, &candidates)),
+    }
+}
+
 /// Scan all of physical memory for processes. `progress` counts scanned bytes.
 pub fn scan_processes(
     space: &AddressSpace,
@@ -242,19 +291,7 @@ pub fn scan_processes(
     types: &TypeCheck,
     progress: Option<&AtomicU64>,
 ) -> Vec<ScannedProcess> {
-    let matcher = ProcessMatcher::new(space, layout, types);
-    // A pool tag is never zero: the holes of a sparse capture cannot hold one.
-    let options = ScanOptions {
-        skip_holes: true,
-        ..ScanOptions::default()
-    };
-    let per_window = scan_windows(space.memory().as_ref(), options, progress, |w| {
-        matcher.find(w)
-    });
-    let mut results: Vec<ScannedProcess> = per_window.into_iter().flatten().collect();
-    results.sort_by_key(|r| r.pool_pa);
-    results.dedup_by_key(|r| r.process.eprocess_pa);
-    results
+    scan_pool(space, layout, types, None, progress).processes
 }
 
 #[cfg(test)]
