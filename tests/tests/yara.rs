@@ -249,6 +249,26 @@ fn report_yara_adds_findings_with_the_meta_severity() {
     .unwrap();
     let validator = jsonschema::validator_for(&schema).unwrap();
     assert!(validator.is_valid(&report));
+    // Each finding's match count equals yarascan's rows for that process, rule and region.
+    let scan = run_json(&[
+        "yarascan",
+        &image,
+        "--rules",
+        &rules_dir(),
+        "-f",
+        "json",
+        "-q",
+    ]);
+    let mut rows_per_region: std::collections::BTreeMap<(u64, String, u64), u64> =
+        std::collections::BTreeMap::new();
+    for r in rows(&scan) {
+        let key = (
+            r["pid"].as_u64().unwrap(),
+            s(r, "rule").to_owned(),
+            hex(&r["region_start"]),
+        );
+        *rows_per_region.entry(key).or_default() += 1;
+    }
     let findings: BTreeSet<(u64, String, u64, String)> = report["findings"]
         .as_array()
         .unwrap()
@@ -258,6 +278,12 @@ fn report_yara_adds_findings_with_the_meta_severity() {
             assert!(f["mitre"].as_array().unwrap().is_empty());
             // The shellcode once per region; the locale.nls text once per page that holds it.
             let count = f["evidence"]["match_count"].as_u64().unwrap();
+            let key = (
+                f["pid"].as_u64().unwrap(),
+                s(&f["evidence"], "yara_rule").to_owned(),
+                hex(&f["evidence"]["region_start"]),
+            );
+            assert_eq!(Some(&count), rows_per_region.get(&key), "{key:?}");
             if s(&f["evidence"], "yara_rule") == "shellcode_prologue" {
                 assert_eq!(count, 1);
             } else {
